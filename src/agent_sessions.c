@@ -1,0 +1,78 @@
+/*-------------------------------------------------------------------------
+ *
+ * agent_sessions.c
+ *	  Module initialisation and the agent_sessions.* settings.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "agent_sessions.h"
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+int			as_heartbeat_granularity_ms = 1000;
+bool		as_notify_enabled = true;
+int			as_inactivity_timeout_s = 15 * 60;
+int			as_start_timeout_s = 10 * 60;
+char	   *as_user_claim = NULL;
+char	   *as_organization_claim = NULL;
+
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("agent_sessions.heartbeat_granularity",
+							"Heartbeats closer together than this are coalesced.",
+							"A heartbeat that changes nothing but the last activity time "
+							"is written only when the stored time is at least this old. "
+							"0 writes every heartbeat.",
+							&as_heartbeat_granularity_ms,
+							1000, 0, 3600 * 1000,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("agent_sessions.notify",
+							 "Sends pg_notify('agent_sessions', ...) on every status or activity change.",
+							 NULL,
+							 &as_notify_enabled,
+							 true,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("agent_sessions.inactivity_timeout",
+							"Live sessions without activity for this long are failed by the sweep.",
+							"A session's own inactivity_timeout overrides it.",
+							&as_inactivity_timeout_s,
+							15 * 60, 1, INT_MAX,
+							PGC_USERSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("agent_sessions.start_timeout",
+							"Queued or starting sessions older than this are failed by the sweep.",
+							"A session's own start_timeout overrides it.",
+							&as_start_timeout_s,
+							10 * 60, 1, INT_MAX,
+							PGC_USERSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("agent_sessions.user_claim",
+							   "JWT claim that names the calling user.",
+							   NULL,
+							   &as_user_claim,
+							   "sub",
+							   PGC_SUSET, 0,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("agent_sessions.organization_claim",
+							   "JWT claim that names the calling organization.",
+							   NULL,
+							   &as_organization_claim,
+							   "org_id",
+							   PGC_SUSET, 0,
+							   NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("agent_sessions");
+}

@@ -1,0 +1,104 @@
+/*-------------------------------------------------------------------------
+ *
+ * agent_sessions.h
+ *	  Declarations shared by the agent_sessions C sources.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef AGENT_SESSIONS_H
+#define AGENT_SESSIONS_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+/* SQLSTATEs of the error contract (PostgREST answers PTxyz with HTTP xyz) */
+#define ERRCODE_AS_NOT_FOUND		MAKE_SQLSTATE('P','T','4','0','4')
+#define ERRCODE_AS_CONFLICT			MAKE_SQLSTATE('P','T','4','0','9')
+#define ERRCODE_AS_TOO_MANY			MAKE_SQLSTATE('P','T','4','2','9')
+
+/* Lifecycle, in the order of the session_status enum */
+typedef enum AsStatus
+{
+	AS_QUEUED = 0,
+	AS_STARTING,
+	AS_RUNNING,
+	AS_COMPLETED,
+	AS_FAILED,
+	AS_CANCELLED,
+	AS_NUM_STATUSES
+} AsStatus;
+
+typedef enum AsActivity
+{
+	AS_BUSY = 0,
+	AS_IDLE,
+	AS_NUM_ACTIVITIES
+} AsActivity;
+
+#define AS_IS_TERMINAL(s)	((s) >= AS_COMPLETED)
+
+/* The live statuses as a SQL array literal, shared by every statement */
+#define AS_LIVE_STATUSES \
+	"'{queued,starting,running}'::agent_sessions.session_status[]"
+
+/* GUCs (agent_sessions.c) */
+extern int	as_heartbeat_granularity_ms;
+extern bool as_notify_enabled;
+extern int	as_inactivity_timeout_s;
+extern int	as_start_timeout_s;
+extern char *as_user_claim;
+extern char *as_organization_claim;
+
+/* ids.c */
+extern void as_uuid_v7(pg_uuid_t *uuid);
+extern bool as_parse_session_id(const char *text, pg_uuid_t *uuid);
+extern pg_uuid_t *as_session_id_arg(text *id);
+
+/* lifecycle.c */
+extern const char *as_status_name(AsStatus status);
+extern const char *as_activity_name(AsActivity activity);
+extern AsStatus as_status_from_name(const char *name);
+extern AsActivity as_activity_from_name(const char *name);
+extern bool as_transition_allowed(AsStatus from, AsStatus to);
+
+/* spi_util.c */
+extern SPIPlanPtr as_keep_plan(SPIPlanPtr *cache, const char *sql,
+							   int nargs, Oid *argtypes);
+extern SPIPlanPtr as_keep_custom_plan(SPIPlanPtr *cache, const char *sql,
+									  int nargs, Oid *argtypes);
+extern int	as_execute(SPIPlanPtr plan, Datum *values, const bool *isnull,
+					   bool read_only, long count);
+extern Datum as_get_attr(int row, const char *attname, bool *isnull);
+extern char *as_get_text_attr(int row, const char *attname);
+extern Oid	as_type_oid(const char *typname);
+extern bool as_in_api_write(void);
+extern TimestampTz as_now(void);
+
+/* identity.c */
+extern const char *as_caller_user_id(void);
+extern const char *as_caller_organization_id(void);
+extern const char *as_caller_actor(void);
+
+/* events.c */
+typedef struct AsChange
+{
+	pg_uuid_t	id;
+	const char *organization_id;
+	const char *user_id;
+	const char *from_status;	/* NULL when the session was just created */
+	const char *to_status;
+	const char *from_activity;
+	const char *to_activity;
+	int64		version;
+	const char *reason;
+	TimestampTz at;
+	bool		quiet;			/* record the event but send no notification */
+} AsChange;
+
+extern void as_record_change(const AsChange *change);
+extern void as_notify_change(const AsChange *change);
+
+#endif							/* AGENT_SESSIONS_H */

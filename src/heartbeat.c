@@ -1,0 +1,168 @@
+/*-------------------------------------------------------------------------
+ *
+ * heartbeat.c
+ *	  heartbeat(id, activity): a worker reports that its session is alive,
+ *	  and learns whether it should stop.
+ *
+ * The hot path.  A heartbeat writes last_activity_at (and, when the
+ * activity flips, activity, version and updated_at), none of which is
+ * indexed, so the update is HOT.  A heartbeat that changes nothing but the
+ * time, arriving sooner than agent_sessions.heartbeat_granularity after the
+ * last write, writes nothing.  Each outcome costs one statement in the
+ * common case:
+ *
+ *	  activity flips	 -> flip statement (an event and a notification)
+ *	  time only			 -> touch statement
+ *	  coalesced, ended	 -> the touch matches nothing; one read reports why
+ *
+ * Both writes re-check that the session is live inside the UPDATE, so a
+ * heartbeat racing a transition either lands before it or reports the new
+ * status; it never revives a terminal session.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "agent_sessions.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+
+PG_FUNCTION_INFO_V1(heartbeat);
+
+static SPIPlanPtr flip_plan = NULL;
+static SPIPlanPtr touch_plan = NULL;
+static SPIPlanPtr read_plan = NULL;
+
+#define RESULT_COLUMNS 8
+
+Datum
+heartbeat(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *id;
+	TimestampTz now = as_now();
+	TupleDesc	desc;
+	Datum		out[RESULT_COLUMNS];
+	bool		outnulls[RESULT_COLUMNS] = {false};
+	Datum		values[3];
+	bool		accepted = false;
+	bool		isnull;
+	AsStatus	status;
+	char	   *activity = NULL;
+	char		status_name[NAMEDATALEN];
+	char		activity_name[NAMEDATALEN];
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid id: must not be NULL"),
+				 errdetail("Field \"id\" is invalid.")));
+	id = PG_GETARG_UUID_P(0);
+	if (!PG_ARGISNULL(1))
+		activity = DatumGetCString(DirectFunctionCall1(enum_out, PG_GETARG_DATUM(1)));
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "heartbeat must return a composite type");
+	desc = BlessTupleDesc(desc);
+
+	values[0] = UUIDPGetDatum(id);
+	values[1] = TimestampTzGetDatum(now);
+
+	SPI_connect();
+
+	if (activity != NULL)
+	{
+		Oid			argtypes[3] = {UUIDOID, TIMESTAMPTZOID, TEXTOID};
+
+		values[2] = CStringGetTextDatum(activity);
+		as_execute(as_keep_plan(&flip_plan,
+								"UPDATE agent_sessions.sessions SET"
+								"  activity = $3::agent_sessions.session_activity,"
+								"  version = version + 1,"
+								"  updated_at = $2,"
+								"  last_activity_at = $2"
+								" WHERE id = $1"
+								"   AND status = ANY (" AS_LIVE_STATUSES ")"
+								"   AND activity <> $3::agent_sessions.session_activity"
+								" RETURNING id, status::text, activity::text, version,"
+								"   last_activity_at, organization_id, user_id",
+								3, argtypes),
+				   values, NULL, false, 1);
+		if (SPI_processed == 1)
+		{
+			AsChange	change = {0};
+
+			accepted = true;
+			change.id = *id;
+			change.organization_id = as_get_text_attr(0, "organization_id");
+			change.user_id = as_get_text_attr(0, "user_id");
+			change.from_status = change.to_status = as_get_text_attr(0, "status");
+			change.from_activity = strcmp(activity, "busy") == 0 ? "idle" : "busy";
+			change.to_activity = activity;
+			change.version = DatumGetInt64(as_get_attr(0, "version", &isnull));
+			change.at = now;
+			/* keep the row: recording the change reuses SPI_tuptable */
+			strlcpy(status_name, change.to_status, sizeof(status_name));
+			strlcpy(activity_name, activity, sizeof(activity_name));
+			out[3] = Int64GetDatum(change.version);
+			out[4] = TimestampTzGetDatum(now);
+			as_record_change(&change);
+		}
+	}
+
+	if (!accepted)
+	{
+		Oid			argtypes[3] = {UUIDOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+
+		values[2] = TimestampTzGetDatum(now - (TimestampTz) as_heartbeat_granularity_ms * 1000);
+		as_execute(as_keep_plan(&touch_plan,
+								"UPDATE agent_sessions.sessions SET"
+								"  last_activity_at = $2"
+								" WHERE id = $1"
+								"   AND status = ANY (" AS_LIVE_STATUSES ")"
+								"   AND last_activity_at <= $3"
+								" RETURNING id, status::text, activity::text, version,"
+								"   last_activity_at",
+								3, argtypes),
+				   values, NULL, false, 1);
+		accepted = (SPI_processed == 1);
+
+		if (!accepted)
+		{
+			Oid			readtypes[1] = {UUIDOID};
+
+			as_execute(as_keep_plan(&read_plan,
+									"SELECT id, status::text, activity::text, version,"
+									"   last_activity_at"
+									" FROM agent_sessions.sessions WHERE id = $1",
+									1, readtypes),
+					   values, NULL, true, 1);
+			if (SPI_processed == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_AS_NOT_FOUND),
+						 errmsg("session %s does not exist",
+								DatumGetCString(DirectFunctionCall1(uuid_out,
+																	UUIDPGetDatum(id))))));
+		}
+		strlcpy(status_name, as_get_text_attr(0, "status"), sizeof(status_name));
+		strlcpy(activity_name, as_get_text_attr(0, "activity"), sizeof(activity_name));
+		out[3] = as_get_attr(0, "version", &isnull);
+		out[4] = as_get_attr(0, "last_activity_at", &isnull);
+	}
+
+	SPI_finish();
+
+	/* id, status, activity, version, last_activity_at, accepted, terminal, cancel_requested */
+	status = as_status_from_name(status_name);
+	out[0] = UUIDPGetDatum(id);
+	out[1] = DirectFunctionCall2(enum_in, CStringGetDatum(status_name),
+								 ObjectIdGetDatum(TupleDescAttr(desc, 1)->atttypid));
+	out[2] = DirectFunctionCall2(enum_in, CStringGetDatum(activity_name),
+								 ObjectIdGetDatum(TupleDescAttr(desc, 2)->atttypid));
+	out[5] = BoolGetDatum(accepted);
+	out[6] = BoolGetDatum(AS_IS_TERMINAL(status));
+	out[7] = BoolGetDatum(status == AS_CANCELLED);
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, out, outnulls)));
+}

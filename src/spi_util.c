@@ -1,0 +1,151 @@
+/*-------------------------------------------------------------------------
+ *
+ * spi_util.c
+ *	  Kept SPI plans and small helpers shared by the SQL-callable functions.
+ *
+ * Every statement is prepared once per backend and kept (SPI_keepplan), so
+ * no call parses SQL.  All statements name their objects with the
+ * agent_sessions schema, and every SQL-callable function runs with
+ * search_path pinned to pg_catalog, pg_temp.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "agent_sessions.h"
+
+#include "fmgr.h"
+#include "parser/parse_type.h"
+#include "utils/builtins.h"
+
+/*
+ * Depth of statements this module is running that write sessions.  The
+ * guard trigger lets them through; every other UPDATE of a session is
+ * checked against the lifecycle.
+ */
+static int	api_write_depth = 0;
+
+static SPIPlanPtr
+prepare_and_keep(SPIPlanPtr *cache, const char *sql, int nargs,
+				 Oid *argtypes, int cursor_options)
+{
+	SPIPlanPtr	plan;
+
+	if (*cache != NULL)
+		return *cache;
+
+	plan = SPI_prepare_cursor(sql, nargs, argtypes, cursor_options);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare statement \"%s\": %s",
+			 sql, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "could not keep the plan of \"%s\"", sql);
+	*cache = plan;
+	return plan;
+}
+
+/* A kept plan; the plan cache chooses between custom and generic plans. */
+SPIPlanPtr
+as_keep_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
+{
+	return prepare_and_keep(cache, sql, nargs, argtypes, 0);
+}
+
+/*
+ * A kept statement that is always planned for its actual parameters: for
+ * statements whose optional filters ("$1 IS NULL OR ...") only a custom plan
+ * can turn into index conditions.
+ */
+SPIPlanPtr
+as_keep_custom_plan(SPIPlanPtr *cache, const char *sql, int nargs,
+					Oid *argtypes)
+{
+	return prepare_and_keep(cache, sql, nargs, argtypes,
+							CURSOR_OPT_CUSTOM_PLAN);
+}
+
+/*
+ * Execute a kept plan.  Writes are marked as the module's own for the
+ * duration of the statement so that the guard trigger lets them through.
+ */
+int
+as_execute(SPIPlanPtr plan, Datum *values, const bool *isnull,
+		   bool read_only, long count)
+{
+	char		nulls[FUNC_MAX_ARGS];
+	int			nargs = SPI_getargcount(plan);
+	int			i;
+	int			ret;
+
+	Assert(nargs <= FUNC_MAX_ARGS);
+	for (i = 0; i < nargs; i++)
+		nulls[i] = (isnull != NULL && isnull[i]) ? 'n' : ' ';
+
+	if (read_only)
+		ret = SPI_execute_plan(plan, values, nulls, true, count);
+	else
+	{
+		api_write_depth++;
+		PG_TRY();
+		{
+			ret = SPI_execute_plan(plan, values, nulls, false, count);
+		}
+		PG_FINALLY();
+		{
+			api_write_depth--;
+		}
+		PG_END_TRY();
+	}
+
+	if (ret < 0)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	return ret;
+}
+
+bool
+as_in_api_write(void)
+{
+	return api_write_depth > 0;
+}
+
+/* Column attname of result row "row" of the last statement. */
+Datum
+as_get_attr(int row, const char *attname, bool *isnull)
+{
+	int			attno = SPI_fnumber(SPI_tuptable->tupdesc, attname);
+
+	if (attno <= 0)
+		elog(ERROR, "column \"%s\" is missing from the result", attname);
+	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc,
+						 attno, isnull);
+}
+
+/* The same as text (palloc'd in the caller's context), or NULL. */
+char *
+as_get_text_attr(int row, const char *attname)
+{
+	int			attno = SPI_fnumber(SPI_tuptable->tupdesc, attname);
+
+	if (attno <= 0)
+		elog(ERROR, "column \"%s\" is missing from the result", attname);
+	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, attno);
+}
+
+/* OID of a type named in SQL syntax, e.g. "agent_sessions.session_status". */
+Oid
+as_type_oid(const char *typname)
+{
+	Oid			typid;
+	int32		typmod;
+
+	parseTypeString(typname, &typid, &typmod, false);
+	return typid;
+}
+
+/*
+ * The time a call stamps on everything it writes: one reading of the clock,
+ * bound as a parameter, never now() inside the statements.
+ */
+TimestampTz
+as_now(void)
+{
+	return GetCurrentTimestamp();
+}
