@@ -73,6 +73,7 @@ extern int	as_execute(SPIPlanPtr plan, Datum *values, const bool *isnull,
 					   bool read_only, long count);
 extern Datum as_get_attr(int row, const char *attname, bool *isnull);
 extern char *as_get_text_attr(int row, const char *attname);
+extern Datum as_get_row(int row, const char *attname);
 extern Oid	as_type_oid(const char *typname);
 extern bool as_in_api_write(void);
 extern TimestampTz as_now(void);

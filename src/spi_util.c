@@ -129,6 +129,23 @@ as_get_text_attr(int row, const char *attname)
 	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, attno);
 }
 
+/*
+ * The whole-row column "attname" of result row "row" (a statement ending in
+ * "RETURNING s AS session_row"), copied into the caller's memory context for
+ * it to return.  One composite column spares the executor building a
+ * projection and a result descriptor of every column on every execution.
+ */
+Datum
+as_get_row(int row, const char *attname)
+{
+	bool		isnull;
+	Datum		value = as_get_attr(row, attname, &isnull);
+
+	if (isnull)
+		elog(ERROR, "column \"%s\" of the result is null", attname);
+	return SPI_datumTransfer(value, false, -1);
+}
+
 /* OID of a type named in SQL syntax, e.g. "agent_sessions.session_status". */
 Oid
 as_type_oid(const char *typname)

@@ -45,10 +45,11 @@ typedef struct MoveExtras
 } MoveExtras;
 
 static SPIPlanPtr lock_plan = NULL;
+static SPIPlanPtr row_plan = NULL;
 static SPIPlanPtr move_plan = NULL;
 static SPIPlanPtr usage_plan = NULL;
 
-#define MOVE_NARGS 14
+#define MOVE_NARGS 15
 
 static char *
 uuid_text(const pg_uuid_t *id)
@@ -115,18 +116,26 @@ default_end_reason(AsStatus to)
 }
 
 /*
- * One legal step from the locked row's status to "to".  Returns the new row
- * (in the caller's memory context) and sets *activity to its activity.
+ * Move the locked row from its status "from" to "to" in one UPDATE and
+ * return the new row (in the caller's memory context).  *activity is the
+ * row's activity before, and is set to its activity after.
+ *
+ * With via_starting (queued -> running), the session passes through
+ * starting: the UPDATE writes the end state directly, bumps the version
+ * twice and both steps are recorded, queued -> starting and starting ->
+ * running, exactly as two single moves would record them.  (The row version
+ * in between could never be seen by another transaction; writing it would
+ * cost a second non-HOT update.)
  */
 static Datum
-move_step(const pg_uuid_t *id, AsStatus from, AsStatus to,
+move_step(const pg_uuid_t *id, AsStatus from, AsStatus to, bool via_starting,
 		  const char **activity, const MoveExtras *x, TimestampTz now)
 {
 	Datum		result;
 	Oid			argtypes[MOVE_NARGS] = {
 		UUIDOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
 		TIMESTAMPTZOID, TEXTOID, JSONBOID, JSONBOID, TEXTOID,
-		TEXTOID, TEXTOID, JSONBOID, NUMERICOID
+		TEXTOID, TEXTOID, JSONBOID, NUMERICOID, INT8OID
 	};
 	Datum		values[MOVE_NARGS];
 	bool		nulls[MOVE_NARGS];
@@ -164,17 +173,18 @@ move_step(const pg_uuid_t *id, AsStatus from, AsStatus to,
 	values[13] = x->cost;
 	for (i = 0; i < 14; i++)
 		nulls[i] = (values[i] == (Datum) 0);
-	nulls[0] = nulls[1] = nulls[3] = false;
+	values[14] = Int64GetDatum(via_starting ? 2 : 1);
+	nulls[0] = nulls[1] = nulls[3] = nulls[14] = false;
 	nulls[2] = (to_activity == NULL);
 	nulls[4] = (to != AS_RUNNING);
 	nulls[5] = !AS_IS_TERMINAL(to);
 	nulls[6] = (end_reason == NULL);
 
 	as_execute(as_keep_plan(&move_plan,
-							"UPDATE agent_sessions.sessions SET"
+							"UPDATE agent_sessions.sessions AS s SET"
 							"  status = $2::agent_sessions.session_status,"
 							"  activity = COALESCE($3::agent_sessions.session_activity, activity),"
-							"  version = version + 1,"
+							"  version = version + $15,"
 							"  updated_at = $4,"
 							"  last_activity_at = $4,"
 							"  started_at = COALESCE($5, started_at),"
@@ -190,30 +200,47 @@ move_step(const pg_uuid_t *id, AsStatus from, AsStatus to,
 							"               ELSE agent_sessions.usage_add(usage, $13) END,"
 							"  cost = cost + COALESCE($14, 0)"
 							" WHERE id = $1"
-							" RETURNING *",
+							" RETURNING s AS session_row, organization_id, user_id,"
+							"   activity, version",
 							MOVE_NARGS, argtypes),
 			   values, nulls, false, 1);
 	if (SPI_processed != 1)
 		elog(ERROR, "locked session %s vanished", uuid_text(id));
-	result = PointerGetDatum(SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc));
+	result = as_get_row(0, "session_row");
 
 	change.id = *id;
 	change.organization_id = as_get_text_attr(0, "organization_id");
 	change.user_id = as_get_text_attr(0, "user_id");
-	change.from_status = as_status_name(from);
-	change.to_status = as_status_name(to);
-	change.from_activity = *activity;
 	change.to_activity = as_get_text_attr(0, "activity");
 	change.version = DatumGetInt64(as_get_attr(0, "version", &isnull));
 	change.reason = x->reason;
 	change.at = now;
+	if (via_starting)
+	{
+		/* the step in between changes the status only */
+		AsChange	first = change;
+
+		first.from_status = as_status_name(from);
+		first.to_status = as_status_name(AS_STARTING);
+		first.from_activity = first.to_activity = *activity;
+		first.version = change.version - 1;
+		as_record_change(&first);
+		from = AS_STARTING;
+	}
+	change.from_status = as_status_name(from);
+	change.to_status = as_status_name(to);
+	change.from_activity = *activity;
 	as_record_change(&change);
 
 	*activity = change.to_activity;
 	return result;
 }
 
-/* Lock session "id" and leave its row in SPI_tuptable; PT404 if missing. */
+/*
+ * Lock session "id" and leave its status, activity and version in
+ * SPI_tuptable; PT404 if missing.  (Only those three: building a result of
+ * every column would cost more than the rest of the statement.)
+ */
 static void
 lock_session(const pg_uuid_t *id)
 {
@@ -222,7 +249,8 @@ lock_session(const pg_uuid_t *id)
 
 	values[0] = UUIDPGetDatum(id);
 	as_execute(as_keep_plan(&lock_plan,
-							"SELECT * FROM agent_sessions.sessions"
+							"SELECT status, activity, version"
+							" FROM agent_sessions.sessions"
 							" WHERE id = $1 FOR NO KEY UPDATE",
 							1, argtypes),
 			   values, NULL, false, 1);
@@ -230,6 +258,24 @@ lock_session(const pg_uuid_t *id)
 		ereport(ERROR,
 				(errcode(ERRCODE_AS_NOT_FOUND),
 				 errmsg("session %s does not exist", uuid_text(id))));
+}
+
+/* The whole row of session "id", which this transaction has locked. */
+static Datum
+locked_row(const pg_uuid_t *id)
+{
+	Oid			argtypes[1] = {UUIDOID};
+	Datum		values[1];
+
+	values[0] = UUIDPGetDatum(id);
+	as_execute(as_keep_plan(&row_plan,
+							"SELECT s AS session_row FROM agent_sessions.sessions AS s"
+							" WHERE id = $1",
+							1, argtypes),
+			   values, NULL, false, 1);
+	if (SPI_processed != 1)
+		elog(ERROR, "locked session %s vanished", uuid_text(id));
+	return as_get_row(0, "session_row");
 }
 
 /*
@@ -259,7 +305,7 @@ move(const pg_uuid_t *id, AsStatus to, const MoveExtras *x)
 
 	if (from == to)
 	{
-		result = PointerGetDatum(SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc));
+		result = locked_row(id);
 		SPI_finish();
 		return result;
 	}
@@ -284,15 +330,8 @@ move(const pg_uuid_t *id, AsStatus to, const MoveExtras *x)
 				 errdetail("The session is %s.", as_status_name(from))));
 
 	activity = as_get_text_attr(0, "activity");
-	if (from == AS_QUEUED && to == AS_RUNNING)
-	{
-		MoveExtras	none = {0};
-
-		none.reason = x->reason;
-		(void) move_step(id, from, AS_STARTING, &activity, &none, now);
-		from = AS_STARTING;
-	}
-	result = move_step(id, from, to, &activity, x, now);
+	result = move_step(id, from, to, from == AS_QUEUED && to == AS_RUNNING,
+					   &activity, x, now);
 
 	SPI_finish();
 	return result;
@@ -456,21 +495,22 @@ add_usage(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	as_execute(as_keep_plan(&usage_plan,
-							"UPDATE agent_sessions.sessions SET"
+							"UPDATE agent_sessions.sessions AS s SET"
 							"  usage = CASE WHEN $2 IS NULL THEN usage"
 							"               ELSE agent_sessions.usage_add(usage, $2) END,"
 							"  cost = cost + COALESCE($3, 0),"
 							"  version = version + 1,"
 							"  updated_at = $4"
 							" WHERE id = $1"
-							" RETURNING *",
+							" RETURNING s AS session_row, organization_id, user_id,"
+							"   status, activity, version",
 							4, argtypes),
 			   values, nulls, false, 1);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_AS_NOT_FOUND),
 				 errmsg("session %s does not exist", uuid_text(id))));
-	result = PointerGetDatum(SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc));
+	result = as_get_row(0, "session_row");
 
 	change.id = *id;
 	change.organization_id = as_get_text_attr(0, "organization_id");
