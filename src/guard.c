@@ -209,6 +209,14 @@ sessions_guard(PG_FUNCTION_ARGS)
 		as_record_change(&change);
 		SPI_finish();
 	}
+	else
+	{
+		bool		isnull;
+
+		/* a content change bumps the version too: wake the waiters */
+		as_wait_note_change(DatumGetUUIDP(heap_getattr(newtup, attnum(desc, "id"),
+													   desc, &isnull)));
+	}
 
 	return PointerGetDatum(newtup);
 }
