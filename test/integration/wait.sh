@@ -72,6 +72,16 @@ expect_output() {
 	if [ "$got" = "$2" ]; then pass "$3"; else fail "$3: expected '$2', got '$got'"; fi
 }
 
+# Waiter $1 runs $2 and holds a slot of the waiter table while it sleeps;
+# committing $3 must wake it with the output $4 (test name $5).
+woken_by() {
+	start_waiter "$1" "$2"
+	await_sleeping "$1"
+	[ "$(registered "$1")" = 1 ] || fail "$1 holds no slot"
+	q -c "$3" >/dev/null
+	await_return "$1" 30 && expect_output "$1" "$4" "$5"
+}
+
 new_session() {	# $1: busy | idle | completed; prints id and version
 	case "$1" in
 	busy) q -c "SELECT id || ' ' || version FROM agent_sessions.start_session(
@@ -95,33 +105,28 @@ setup_db
 # 1. a transition wakes a waiter, which runs inside a READ COMMITTED
 #    transaction block and still sees the new row
 read -r s v < <(new_session busy)
-start_waiter w_transition "BEGIN; SELECT 1 FROM pg_catalog.pg_class LIMIT 0;
-SELECT status, activity, version FROM agent_sessions.wait_for_session('$s', 60); COMMIT;"
-await_sleeping w_transition
-[ "$(registered w_transition)" = 1 ] || fail "w_transition holds no slot"
-q -c "SELECT agent_sessions.complete_session('$s')" >/dev/null
-await_return w_transition 30 && expect_output w_transition "completed|idle|$((v + 1))" "woken by a transition"
+woken_by w_transition "BEGIN; SELECT 1 FROM pg_catalog.pg_class LIMIT 0;
+SELECT status, activity, version FROM agent_sessions.wait_for_session('$s', 60); COMMIT;" \
+	"SELECT agent_sessions.complete_session('$s')" \
+	"completed|idle|$((v + 1))" "woken by a transition"
 
 # 2. busy -> idle
 read -r s v < <(new_session busy)
-start_waiter w_idle "SELECT status, activity, version FROM agent_sessions.wait_for_session('$s', 60)"
-await_sleeping w_idle
-q -c "SELECT agent_sessions.heartbeat('$s', 'idle')" >/dev/null
-await_return w_idle 30 && expect_output w_idle "running|idle|$((v + 1))" "woken by busy -> idle"
+woken_by w_idle "SELECT status, activity, version FROM agent_sessions.wait_for_session('$s', 60)" \
+	"SELECT agent_sessions.heartbeat('$s', 'idle')" \
+	"running|idle|$((v + 1))" "woken by busy -> idle"
 
 # 3. an idle session with since_version = its version waits for the next one
 read -r s v < <(new_session idle)
-start_waiter w_since "SELECT status, activity, version FROM agent_sessions.wait_for_session('$s', 60, $v)"
-await_sleeping w_since
-q -c "SELECT agent_sessions.add_usage('$s', '{\"input_tokens\": 5}')" >/dev/null
-await_return w_since 30 && expect_output w_since "running|idle|$((v + 1))" "woken by a version past since_version"
+woken_by w_since "SELECT status, activity, version FROM agent_sessions.wait_for_session('$s', 60, $v)" \
+	"SELECT agent_sessions.add_usage('$s', '{\"input_tokens\": 5}')" \
+	"running|idle|$((v + 1))" "woken by a version past since_version"
 
 # 4. a direct UPDATE of content (a PostgREST PATCH) bumps the version and wakes
 read -r s v < <(new_session idle)
-start_waiter w_patch "SELECT title, version FROM agent_sessions.wait_for_session('$s', 60, $v)"
-await_sleeping w_patch
-q -c "UPDATE agent_sessions.sessions SET title = 'renamed' WHERE id = '$s'" >/dev/null
-await_return w_patch 30 && expect_output w_patch "renamed|$((v + 1))" "woken by a direct UPDATE"
+woken_by w_patch "SELECT title, version FROM agent_sessions.wait_for_session('$s', 60, $v)" \
+	"UPDATE agent_sessions.sessions SET title = 'renamed' WHERE id = '$s'" \
+	"renamed|$((v + 1))" "woken by a direct UPDATE"
 
 # 5. the timeout: the current row after the requested seconds (±1 s)
 read -r s v < <(new_session busy)
@@ -209,10 +214,9 @@ for _ in $(seq 100); do [ "$(q -c "SELECT count(*) FROM agent_sessions.waiters()
 
 # 10. after all that, a wait is still woken
 read -r s v < <(new_session busy)
-start_waiter w_after "SELECT activity, version FROM agent_sessions.wait_for_session('$s', 60)"
-await_sleeping w_after
-q -c "SELECT agent_sessions.heartbeat('$s', 'idle')" >/dev/null
-await_return w_after 30 && expect_output w_after "idle|$((v + 1))" "later waits are still woken"
+woken_by w_after "SELECT activity, version FROM agent_sessions.wait_for_session('$s', 60)" \
+	"SELECT agent_sessions.heartbeat('$s', 'idle')" \
+	"idle|$((v + 1))" "later waits are still woken"
 
 psql -X -q -d postgres -c "DROP DATABASE $db" >/dev/null
 
