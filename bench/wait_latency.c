@@ -22,7 +22,8 @@
  *   p50_ms=... p99_ms=... max_ms=... n=... waiter_first=...
  *
  * idle-cpu: WAITERS connections wait for a session that does not change;
- * once all sleep, the CPU time their backends use over SECONDS is read from
+ * once all sleep and PostgreSQL's one-off statistics flush has passed, the
+ * CPU time their backends use over SECONDS is read from
  * /proc/<pid>/schedstat (or /proc/<pid>/stat).  Prints
  *   cpu_ms_per_s=... waiters=... seconds=...
  */
@@ -316,7 +317,13 @@ idle_cpu(int nwaiters, int seconds)
 		send_query(conns[i], wait_sql, 2, params);
 	}
 	await_sleeping(probe, pidlist, nwaiters);
-	sleep(1);
+
+	/*
+	 * A backend with statistics pending when it was last idle flushes them
+	 * up to 10 s later (PGSTAT_IDLE_INTERVAL), which wakes it once, whatever
+	 * it is doing.  Measure the steady state after that.
+	 */
+	sleep(11);
 
 	for (i = 0; i < nwaiters; i++)
 		before += cpu_ms(pids[i]);
@@ -391,7 +398,7 @@ main(int argc, char **argv)
 	{
 		if (n < 0)
 			n = 50;
-		if (n < 1 || seconds < 1 || seconds > 50)
+		if (n < 1 || seconds < 1 || seconds > 45)
 			goto usage;
 		idle_cpu(n, seconds);
 		return 0;

@@ -80,11 +80,6 @@ if ! psql -X -A -t -d postgres -c "SHOW shared_preload_libraries" | grep -q agen
 	exit 1
 fi
 setup_db
-# Idle cost first, on a quiet cluster: right after the latency runs' burst
-# of writes every waiter was seen woken once, one after another (the
-# pattern of PostgreSQL's shared-invalidation catch-up signals, which every
-# backend receives, waiting or not), a one-off that would dominate a
-# 10-second average.
 latch_cpu=$("$bin" idle-cpu -n "$idle_waiters" -s "$cpu_seconds")
 plain_cpu=$("$bin" idle-cpu -n "$idle_waiters" -s "$cpu_seconds" -f public.plain_wait)
 latch=$("$bin" latency -n "$wakes" -d "$latch_delay_ms")
