@@ -21,7 +21,7 @@ CREATE FUNCTION @extschema@.waiters(
     OUT since_version   bigint,
     OUT waiting_since   timestamptz)
 RETURNS SETOF record
-LANGUAGE c VOLATILE STRICT
+LANGUAGE c VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'waiters';
 COMMENT ON FUNCTION @extschema@.waiters() IS

@@ -141,7 +141,8 @@ else
 fi
 
 # 6. writers that roll back (whole, or a subtransaction) wake nobody with
-#    their row; the next committed change does
+#    their row; the next committed change does, also when it was made in a
+#    released savepoint
 read -r s v < <(new_session busy)
 start_waiter w_rollback "SELECT status, activity, version FROM agent_sessions.wait_for_session('$s', 60)"
 await_sleeping w_rollback
@@ -162,8 +163,15 @@ if still_waiting w_rollback && [ "$(registered w_rollback)" = 1 ]; then
 else
 	fail "a rolled-back write ended the wait: $(cat "$work/w_rollback")"
 fi
-q -c "SELECT agent_sessions.add_usage('$s', '{\"output_tokens\": 1}')" >/dev/null
-await_return w_rollback 30 && expect_output w_rollback "running|busy|$((v + 1))" "then woken by the commit, with the committed row"
+q <<SQL >/dev/null
+BEGIN;
+SAVEPOINT b;
+SELECT agent_sessions.add_usage('$s', '{"output_tokens": 1}');
+RELEASE SAVEPOINT b;
+COMMIT;
+SQL
+await_return w_rollback 30 &&
+	expect_output w_rollback "running|busy|$((v + 1))" "then woken by a commit (of a released savepoint), with the committed row"
 
 # 7. pg_cancel_backend ends a wait with 57014 and frees its slot
 read -r s v < <(new_session busy)
