@@ -355,8 +355,8 @@ start_session(PG_FUNCTION_ARGS)
 	MoveExtras	x = {0};
 
 	x.machine_id = optional_arg(fcinfo, 1);
-	require_not_empty(x.machine_id ? TextDatumGetCString(x.machine_id) : NULL,
-					  "machine_id");
+	if (x.machine_id)
+		as_check_id_arg("machine_id", x.machine_id);
 	expected_version_arg(fcinfo, 2, &x);
 	x.reason = text_arg(fcinfo, 3);
 	PG_RETURN_DATUM(move(id, AS_RUNNING, &x));
