@@ -401,8 +401,9 @@ create_session(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
-static Datum
-get_session_by_uuid(pg_uuid_t *id)
+/* The row of session "id" as a composite datum; PT404 when not visible. */
+Datum
+as_get_session(const pg_uuid_t *id)
 {
 	Oid			argtypes[1] = {UUIDOID};
 	Datum		values[1];
@@ -428,14 +429,14 @@ get_session_by_uuid(pg_uuid_t *id)
 Datum
 get_session(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_DATUM(get_session_by_uuid(PG_GETARG_UUID_P(0)));
+	PG_RETURN_DATUM(as_get_session(PG_GETARG_UUID_P(0)));
 }
 
 /* get_session(text): the same for a UUID or "session_<hex>" given as text */
 Datum
 get_session_text(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_DATUM(get_session_by_uuid(as_session_id_arg(PG_GETARG_TEXT_PP(0))));
+	PG_RETURN_DATUM(as_get_session(as_session_id_arg(PG_GETARG_TEXT_PP(0))));
 }
 
 /*
