@@ -178,6 +178,9 @@ sub c_strings
 	my ($file, $text) = @_;
 	my @tokens;			# [kind, value, line]
 	my $line = 1;
+
+	# Macros are looked at where they are used; blank the directives.
+	$text =~ s/^[ \t]*#(?:[^\n]*\\\n)*[^\n]*/$& =~ s{[^\n]}{ }gr/gme;
 	while ($text =~ /\G(?:(\s+)|"((?:\\.|[^"\\])*)"|'(?:\\.|[^'\\])*'|([A-Za-z_]\w*)|(\d\w*)|(.))/gcs)
 	{
 		if (defined $1) { $line += ($1 =~ tr/\n//); next; }
@@ -193,26 +196,21 @@ sub c_strings
 	{
 		my $t = $tokens[$i];
 		next unless $t->[0] eq 'str' || ($t->[0] eq 'id' && exists $string_macro{$t->[1]});
-		next if $i > 0 && $tokens[$i - 1][0] eq 'p' && $tokens[$i - 1][1] eq '#';
 		my $sql = '';
 		my $start = $i;
-		my $has_literal = 0;
 		while ($i < @tokens &&
 			   ($tokens[$i][0] eq 'str' ||
 				($tokens[$i][0] eq 'id' && exists $string_macro{$tokens[$i][1]})))
 		{
-			$has_literal = 1 if $tokens[$i][0] eq 'str';
 			$sql .= $tokens[$i][0] eq 'str' ? $tokens[$i][1] : $string_macro{$tokens[$i][1]};
 			$i++;
 		}
-		# a lone macro name is a use of it, counted where it is defined
-		next unless $has_literal || $i - $start > 1;
 
 		my $lineno = $tokens[$start][2];
 		my $function = '?';
 		for (my $l = $lineno - 1; $l >= 0; $l--)
 		{
-			if ($lines[$l] =~ /^([A-Za-z_]\w*)\s*\(/) { $function = $1; last; }
+			if ($lines[$l] =~ /^([A-Za-z_]\w*)\s*\((?!.*;\s*$)/) { $function = $1; last; }
 		}
 
 		# ..."sql", NARGS, ARGTYPES) with "Oid ARGTYPES[...] = {...}" before
@@ -346,7 +344,9 @@ for my $s (@strings)
 	my $verb = uc($1);
 	next unless $s->{sql} =~ $table_re;
 
-	if ($verb ne 'INSERT' || $s->{sql} =~ /\bSELECT\b/i)
+	# an INSERT is routed by the values it inserts, unless it reads them
+	# from a session table
+	if ($verb ne 'INSERT' || $s->{sql} =~ /\bSELECT\b.*\b(?:FROM|JOIN)\s+agent_sessions\.(?:sessions|session_events)\b/is)
 	{
 		violation('router', $fn, $at, "touches a session table without id = \$n or session_id = \$n, so it runs on every shard")
 		  unless routed_by_id($s->{sql});
