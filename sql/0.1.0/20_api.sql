@@ -13,20 +13,55 @@ COMMENT ON SCHEMA agent_sessions_api IS
 'agent_sessions API
 AI-agent sessions stored in PostgreSQL: create them, move them through their lifecycle (queued, starting, running, completed, failed, cancelled), report busy/idle heartbeats, list a project''s active sessions and long-poll one until it settles. Every caller sees only the sessions of the organization in its token, or its own when the token names no organization.';
 
--- How the API functions read a session id argument: a UUID or
--- session_<32 hex> (22P02 otherwise); a missing one is 22023 naming the
--- field, like every other invalid argument.
+-- How the API functions report an invalid argument: SQLSTATE 22023 (HTTP
+-- 400 from PostgREST) with the field named in the message and the detail,
+-- the same form the C functions use.
+CREATE FUNCTION @extschema@.invalid_argument(field text, problem text, hint text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF hint IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('invalid %s: %s', field, problem),
+            DETAIL = format('Field "%s" is invalid.', field);
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'invalid_parameter_value',
+        MESSAGE = format('invalid %s: %s', field, problem),
+        DETAIL = format('Field "%s" is invalid.', field),
+        HINT = hint;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.invalid_argument(text, text, text) IS
+    'Raise 22023 "invalid <field>: <problem>" with the detail ''Field "<field>" is invalid.''.';
+
+CREATE FUNCTION @extschema@.check_choice(field text, value text, choices text[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF value <> ALL (choices) THEN
+        PERFORM @extschema@.invalid_argument(field, format('"%s" is not an accepted value', value),
+                                             'Accepted values: ' || array_to_string(choices, ', ') || '.');
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.check_choice(text, text, text[]) IS
+    'Raise 22023 naming field when value (unless NULL) is not one of choices; the hint lists them.';
+
+-- A session id argument: a UUID or session_<32 hex> (22P02 otherwise).
 CREATE FUNCTION @extschema@.session_id_argument(value text, field text)
 RETURNS uuid
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF value IS NULL THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('invalid %s: must be given', field),
-            DETAIL = format('Field "%s" is invalid.', field);
+        PERFORM @extschema@.invalid_argument(field, 'must be given');
     END IF;
     RETURN @extschema@.parse_session_id(value);
 END

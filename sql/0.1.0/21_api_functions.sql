@@ -36,10 +36,7 @@ DECLARE
 BEGIN
     session_uuid := @extschema@.session_id_argument(get_agent_session.id, 'id');
     IF get_agent_session.timeout IS NULL OR get_agent_session.timeout NOT BETWEEN 1 AND 60 THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'invalid_parameter_value',
-            MESSAGE = 'invalid timeout: must be between 1 and 60',
-            DETAIL = 'Field "timeout" is invalid.';
+        PERFORM @extschema@.invalid_argument('timeout', 'must be between 1 and 60');
     END IF;
 
     IF get_agent_session.wait THEN
@@ -126,16 +123,10 @@ DECLARE
     total bigint;
 BEGIN
     IF list_sessions.agent_id IS NULL OR list_sessions.agent_id = '' THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'invalid_parameter_value',
-            MESSAGE = 'invalid agent_id: must be given',
-            DETAIL = 'Field "agent_id" is invalid.';
+        PERFORM @extschema@.invalid_argument('agent_id', 'must be given');
     END IF;
     IF list_sessions.page_size IS NULL OR list_sessions.page_size NOT BETWEEN 1 AND 10000 THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'invalid_parameter_value',
-            MESSAGE = 'invalid page_size: must be between 1 and 10000',
-            DETAIL = 'Field "page_size" is invalid.';
+        PERFORM @extschema@.invalid_argument('page_size', 'must be between 1 and 10000');
     END IF;
     IF list_sessions.after IS NOT NULL THEN
         before_id := @extschema@.session_id_argument(list_sessions.after, 'after');
@@ -224,10 +215,7 @@ DECLARE
     i integer;
 BEGIN
     IF create_agent_session.prompt IS NULL THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'invalid_parameter_value',
-            MESSAGE = 'invalid prompt: must be given',
-            DETAIL = 'Field "prompt" is invalid.';
+        PERFORM @extschema@.invalid_argument('prompt', 'must be given');
     END IF;
     field_values := ARRAY[
         create_agent_session.prompt, create_agent_session."workspaceElementId",
@@ -236,33 +224,12 @@ BEGIN
         create_agent_session."organizationId", create_agent_session."agentId"];
     FOR i IN 1 .. array_length(field_names, 1) LOOP
         IF field_values[i] = '' THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'invalid_parameter_value',
-                MESSAGE = format('invalid %s: must not be empty', field_names[i]),
-                DETAIL = format('Field "%s" is invalid.', field_names[i]);
+            PERFORM @extschema@.invalid_argument(field_names[i], 'must not be empty');
         END IF;
     END LOOP;
-    IF create_agent_session."workspaceElementType" <> ALL (element_types) THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('invalid workspaceElementType: "%s"', create_agent_session."workspaceElementType"),
-            DETAIL = 'Field "workspaceElementType" is invalid.',
-            HINT = 'Accepted values: ' || array_to_string(element_types, ', ') || '.';
-    END IF;
-    IF create_agent_session.model <> ALL (models) THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('invalid model: "%s"', create_agent_session.model),
-            DETAIL = 'Field "model" is invalid.',
-            HINT = 'Accepted values: ' || array_to_string(models, ', ') || '.';
-    END IF;
-    IF create_agent_session."agentName" <> ALL (agent_names) THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('invalid agentName: "%s"', create_agent_session."agentName"),
-            DETAIL = 'Field "agentName" is invalid.',
-            HINT = 'Accepted values: ' || array_to_string(agent_names, ', ') || '.';
-    END IF;
+    PERFORM @extschema@.check_choice('workspaceElementType', create_agent_session."workspaceElementType", element_types);
+    PERFORM @extschema@.check_choice('model', create_agent_session.model, models);
+    PERFORM @extschema@.check_choice('agentName', create_agent_session."agentName", agent_names);
 
     -- PostgREST passes the request headers, lower-cased, as JSON
     idempotency_key := nullif(current_setting('request.headers', true), '')::json ->> 'idempotency-key';
@@ -308,16 +275,10 @@ DECLARE
     sessions json;
 BEGIN
     IF project_agent_sessions.id IS NULL THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'invalid_parameter_value',
-            MESSAGE = 'invalid id: must be given',
-            DETAIL = 'Field "id" is invalid.';
+        PERFORM @extschema@.invalid_argument('id', 'must be given');
     END IF;
     IF project_agent_sessions.page_size IS NULL OR project_agent_sessions.page_size NOT BETWEEN 1 AND 10000 THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'invalid_parameter_value',
-            MESSAGE = 'invalid page_size: must be between 1 and 10000',
-            DETAIL = 'Field "page_size" is invalid.';
+        PERFORM @extschema@.invalid_argument('page_size', 'must be between 1 and 10000');
     END IF;
 
     IF project_agent_sessions.active IS DISTINCT FROM false THEN

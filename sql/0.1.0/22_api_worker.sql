@@ -43,13 +43,7 @@ DECLARE
     session_uuid uuid := @extschema@.session_id_argument(heartbeat.session_id, 'session_id');
     body json;
 BEGIN
-    IF heartbeat.activity NOT IN ('busy', 'idle') THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('invalid activity: "%s"', heartbeat.activity),
-            DETAIL = 'Field "activity" is invalid.',
-            HINT = 'Accepted values: busy, idle.';
-    END IF;
+    PERFORM @extschema@.check_choice('activity', heartbeat.activity, ARRAY['busy', 'idle']);
     SELECT json_build_object(
                'id', h.id,
                'status', h.status,

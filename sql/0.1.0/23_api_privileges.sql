@@ -17,10 +17,7 @@ DECLARE
     fn regprocedure;
 BEGIN
     IF grant_api.role IS NULL OR grant_api.role = 'public' THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'invalid_parameter_value',
-            MESSAGE = 'invalid role: the API is granted to a role, never to PUBLIC',
-            DETAIL = 'Field "role" is invalid.';
+        PERFORM @extschema@.invalid_argument('role', 'the API is granted to a role, never to PUBLIC');
     END IF;
     IF NOT EXISTS (SELECT FROM pg_roles r WHERE r.rolname = grant_api.role) THEN
         RAISE EXCEPTION USING
@@ -43,6 +40,8 @@ BEGIN
         '@extschema@.format_session_id(uuid)',
         '@extschema@.parse_session_id(text)',
         '@extschema@.session_id_argument(text, text)',
+        '@extschema@.invalid_argument(text, text, text)',
+        '@extschema@.check_choice(text, text, text[])',
         '@extschema@.caller_user_id()',
         '@extschema@.caller_organization_id()',
         '@extschema@.usage_add(jsonb, jsonb)',
