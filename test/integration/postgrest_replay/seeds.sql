@@ -218,6 +218,7 @@ SELECT replay.ok(:'r_body'::json ->> 'connected_at' IS NOT NULL, 'start_session:
 SELECT replay.check_fields('000 get of a running session', :'r_body'::json, replay.spec('membrane_session'));
 SELECT replay.is(:'r_body'::json ->> 'hasWorker', 'true', '000 get of a running session: hasWorker');
 SELECT replay.is(:'r_body'::json ->> 'state', 'busy', '000 get of a running session: state busy');
+\echo '# 000 GET /rpc/get_agent_session?id=... (running) ->' :r_body
 
 \set path /rpc/get_session
 \set fn get_session

@@ -378,31 +378,35 @@ AS $$ SELECT s.spec FROM replay.specs s WHERE s.name = spec.name $$;
 -- Tenant A is organization org_a (user user_a1), tenant B org_b (user_b1).
 CREATE TABLE replay.fixtures (name text PRIMARY KEY, id uuid NOT NULL);
 
+-- Created oldest first: list_sessions shows the newest first.
 INSERT INTO replay.fixtures
-SELECT 'a_live', (agent_sessions.create_session(
-           user_id => 'user_a1', organization_id => 'org_a', prompt => 'Watch the build',
+SELECT 'a_ended_long_ago', (agent_sessions.create_session(
+           user_id => 'user_a1', organization_id => 'org_a', prompt => 'Finished ten minutes ago',
            project_id => '2489e9ad-2ee2-8e00-8ec9-32d5f69181c0', agent_id => 'agent_a',
-           machine_id => 'machine-a1', caller_role => 'owner', caller_origin => 'cli')).id
-UNION ALL
-SELECT 'a_queued', (agent_sessions.create_session(
-           user_id => 'user_a2', organization_id => 'org_a', prompt => 'Triage the inbox',
-           project_id => '2489e9ad-2ee2-8e00-8ec9-32d5f69181c0', agent_id => 'agent_a',
-           machine_id => 'machine-a2', caller_role => 'member', caller_origin => 'web')).id
-UNION ALL
-SELECT 'a_stale', (agent_sessions.create_session(
-           user_id => 'user_a1', organization_id => 'org_a', prompt => 'Gone quiet',
-           project_id => '2489e9ad-2ee2-8e00-8ec9-32d5f69181c0', agent_id => 'agent_a',
-           machine_id => 'machine-a3')).id
+           machine_id => 'machine-a5')).id
 UNION ALL
 SELECT 'a_ended_recently', (agent_sessions.create_session(
            user_id => 'user_a1', organization_id => 'org_a', prompt => 'Finished two minutes ago',
            project_id => '2489e9ad-2ee2-8e00-8ec9-32d5f69181c0', agent_id => 'agent_a',
            machine_id => 'machine-a4')).id
 UNION ALL
-SELECT 'a_ended_long_ago', (agent_sessions.create_session(
-           user_id => 'user_a1', organization_id => 'org_a', prompt => 'Finished ten minutes ago',
+SELECT 'a_stale', (agent_sessions.create_session(
+           user_id => 'user_a1', organization_id => 'org_a', prompt => 'Gone quiet',
            project_id => '2489e9ad-2ee2-8e00-8ec9-32d5f69181c0', agent_id => 'agent_a',
-           machine_id => 'machine-a5')).id
+           machine_id => 'machine-a3')).id
+UNION ALL
+SELECT 'a_queued', (agent_sessions.create_session(
+           user_id => 'user_a2', organization_id => 'org_a', prompt => 'Triage the inbox',
+           project_id => '2489e9ad-2ee2-8e00-8ec9-32d5f69181c0', agent_id => 'agent_a',
+           machine_id => 'machine-a2', caller_role => 'member', caller_origin => 'web')).id
+UNION ALL
+SELECT 'a_live', (agent_sessions.create_session(
+           user_id => 'user_a1', organization_id => 'org_a', prompt => 'Watch the build',
+           project_id => '2489e9ad-2ee2-8e00-8ec9-32d5f69181c0', agent_id => 'agent_a',
+           machine_id => 'machine-a1', caller_role => 'owner', caller_origin => 'cli',
+           source => 'user', tags => '{ci}',
+           config => '{"name": "build-watcher", "chat_model_config": {"type": "anthropic", "model": "claude-sonnet-4.6"}}',
+           agent_state => '{"summary": "", "cur_iter": 3}')).id
 UNION ALL
 SELECT 'b_live', (agent_sessions.create_session(
            user_id => 'user_b1', organization_id => 'org_b', prompt => 'Tenant B at work',
