@@ -11,7 +11,9 @@
 #                  anonymous, and writes sent as GET; none may change anything
 #   verify.sql     superuser: nothing changed
 #
-# Each check prints "ok - ..." or "not ok - ...".  The roles (authenticator,
+# Each check prints "ok - ..." or "not ok - ..." (shown when one fails, or
+# with AGENT_SESSIONS_REPLAY_VERBOSE=1, together with the responses the README
+# quotes).  The roles (authenticator,
 # anon, authenticated) are cluster-wide, so the suite runs only on the
 # throwaway cluster of make test, drops them before it starts and again when
 # it ends.
@@ -69,12 +71,15 @@ run postgres snapshot.sql
 run authenticator isolation.sql
 run postgres verify.sql
 
-cat "$out"
 passed=$(grep -c '^ok ' "$out" || true)
 failed=$(grep -c '^not ok ' "$out" || true)
-if [ "$failed" -gt 0 ] || [ "$status" -ne 0 ]; then
+if [ "$failed" -gt 0 ] || [ "$status" -ne 0 ] || [ -n "${AGENT_SESSIONS_REPLAY_VERBOSE:-}" ]; then
+	# every check, and the responses (lines starting "# ")
+	cat "$out"
 	echo "--- psql errors (the replayed requests that fail on purpose are among them)"
 	cat "$errors"
+else
+	grep '^# skipped' "$out" || true
 fi
 echo "postgrest_replay: $passed checks passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$status" -eq 0 ]

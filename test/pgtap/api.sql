@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION pgtap;
 CREATE EXTENSION agent_sessions;
-SELECT plan(34);
+SELECT plan(43);
 
 -- ----- only views and functions, and the views apply the caller's RLS -----
 
@@ -205,6 +205,66 @@ SELECT ok(
     (SELECT bool_and(c.relrowsecurity) FROM pg_class c
       WHERE c.oid IN ('agent_sessions.sessions'::regclass, 'agent_sessions.session_events'::regclass)),
     'row-level security is on for both tables');
+
+-- ----- what the seed vocabularies derive from status, activity and time -----
+
+SET LOCAL timezone = 'Pacific/Chatham';
+CREATE TEMP TABLE t AS
+SELECT (agent_sessions.create_session(user_id => 'u', organization_id => 'o', prompt => 'p')).id AS queued,
+       (agent_sessions.create_session(user_id => 'u', organization_id => 'o', prompt => 'p')).id AS starting,
+       (agent_sessions.create_session(user_id => 'u', organization_id => 'o', prompt => 'p')).id AS busy,
+       (agent_sessions.create_session(user_id => 'u', organization_id => 'o', prompt => 'p')).id AS idle,
+       (agent_sessions.create_session(user_id => 'u', organization_id => 'o', prompt => 'p')).id AS stale,
+       (agent_sessions.create_session(user_id => 'u', organization_id => 'o', prompt => 'p')).id AS ended;
+SELECT agent_sessions.transition(starting, 'starting') FROM t \g /dev/null
+SELECT agent_sessions.start_session(busy), agent_sessions.start_session(idle),
+       agent_sessions.start_session(stale), agent_sessions.start_session(ended) FROM t \g /dev/null
+SELECT agent_sessions.heartbeat(idle, 'idle'), agent_sessions.cancel_session(ended) FROM t \g /dev/null
+SET LOCAL session_replication_role = replica;
+UPDATE agent_sessions.sessions SET last_activity_at = now() - interval '16 minutes'
+ WHERE id = (SELECT stale FROM t);
+SET LOCAL session_replication_role = origin;
+
+SELECT is(
+    ARRAY(SELECT agent_sessions_api.get_session(x::text) ->> 'status'
+            FROM t, unnest(ARRAY[queued, starting, busy, idle, ended]) AS x),
+    ARRAY['started', 'started', 'active', 'idle', 'idle'],
+    '001 status: queued and starting are started, running busy is active, running idle and ended are idle');
+SELECT is(
+    ARRAY(SELECT v."hasWorker" FROM t, unnest(ARRAY[queued, starting, busy, idle, stale, ended]) AS x
+            JOIN agent_sessions_api.agent_sessions v ON v.id = x),
+    ARRAY[false, true, true, true, false, false],
+    '000 hasWorker: starting or running with activity within the inactivity timeout (15 minutes)');
+SET LOCAL agent_sessions.inactivity_timeout = '20min';
+SELECT is((SELECT v."hasWorker" FROM t JOIN agent_sessions_api.agent_sessions v ON v.id = t.stale), true,
+          '000 hasWorker follows agent_sessions.inactivity_timeout');
+RESET agent_sessions.inactivity_timeout;
+SELECT is(
+    ARRAY(SELECT v.is_running FROM t, unnest(ARRAY[queued, starting, busy, idle, ended]) AS x
+            JOIN agent_sessions_api.sessions v ON v.id = x),
+    ARRAY[false, true, true, false, false],
+    '002 is_running: starting or running, and busy');
+SELECT is(
+    (SELECT count(*)::integer FROM agent_sessions.sessions s
+       JOIN agent_sessions_api.agent_sessions v ON v.id = s.id
+      WHERE v."createdAt"::timestamptz <> s.created_at OR v."updatedAt"::timestamptz <> s.updated_at
+         OR v."lastActivityAt"::timestamptz <> s.last_activity_at),
+    0,
+    'Z timestamps are the stored instants to the microsecond, whatever the session time zone');
+SELECT ok(
+    (SELECT bool_and(v."createdAt" ~ '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$') FROM agent_sessions_api.agent_sessions v),
+    'Z timestamps are written in UTC ending in Z');
+SELECT is(
+    (SELECT count(*)::integer FROM agent_sessions.sessions s
+       JOIN agent_sessions_api.sessions v ON v.id = s.id
+      WHERE v.finished_at IS DISTINCT FROM to_char(s.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+         OR v.started_at::timestamptz IS DISTINCT FROM s.started_at),
+    0,
+    'the snake_case view renders its timestamps the same way (NULL stays NULL)');
+SELECT is(agent_sessions_api.get_agent_session((SELECT ended::text FROM t)) ->> 'endReason', 'cancelled',
+          'get_agent_session reads a session (as its owner here)');
+SELECT throws_ok($$SELECT agent_sessions_api.get_agent_session('0190a000-0000-7000-8000-000000000000')$$,
+                 'PT404', NULL, 'get_agent_session of an unknown id is PT404');
 
 SELECT * FROM finish();
 ROLLBACK;
