@@ -4,7 +4,7 @@ CREATE EXTENSION pgtap;
 CREATE EXTENSION agent_sessions;
 \ir include/core.psql
 
-SELECT plan(49);
+SELECT plan(50);
 
 SET LOCAL agent_sessions.heartbeat_granularity = 0;
 
@@ -146,13 +146,16 @@ SELECT is(agent_sessions.count_sessions(), 106::bigint, 'count_sessions without 
 SELECT pg_temp.api_role('agent_sessions_tap_web') \gset
 SET LOCAL ROLE agent_sessions_tap_web;
 SELECT is(agent_sessions.count_sessions(), 0::bigint, 'a role without claims sees nothing');
-SET LOCAL request.jwt.claims = '{"sub": "a"}';
-SELECT is(ARRAY(SELECT title FROM agent_sessions.list_sessions()), ARRAY['s2', 's1'],
-          'a user claim sees that user''s sessions');
+SET LOCAL request.jwt.claims = '{"sub": "b"}';
+SELECT is(ARRAY(SELECT title FROM agent_sessions.list_sessions()), ARRAY['s4'],
+          'a user claim alone sees that user''s sessions outside any organization');
 SELECT is(pg_temp.error_of(format('SELECT agent_sessions.get_session(%L::uuid)', :'s3')),
           format('PT404: session %s does not exist', :'s3'),
+          'the user''s session inside an organization is PT404 without the organization claim');
+SELECT is(pg_temp.error_of(format('SELECT agent_sessions.get_session(%L::uuid)', :'s1')),
+          format('PT404: session %s does not exist', :'s1'),
           'another user''s session is PT404, as if it did not exist');
-SELECT is(pg_temp.sqlstate_of(format('SELECT agent_sessions.cancel_session(%L)', :'s3')), 'PT404',
+SELECT is(pg_temp.sqlstate_of(format('SELECT agent_sessions.cancel_session(%L)', :'s1')), 'PT404',
           'and cannot be moved');
 SET LOCAL request.jwt.claims = '{"sub": "a", "org_id": "o2"}';
 SELECT is(ARRAY(SELECT title FROM agent_sessions.list_sessions()), ARRAY['s5', 's3'],

@@ -4,7 +4,7 @@ CREATE EXTENSION pgtap;
 CREATE EXTENSION agent_sessions;
 \ir include/core.psql
 
-SELECT plan(14);
+SELECT plan(15);
 
 SET LOCAL agent_sessions.heartbeat_granularity = 0;
 
@@ -72,8 +72,11 @@ GRANT USAGE ON SCHEMA agent_sessions TO agent_sessions_tap_reader;
 GRANT SELECT ON agent_sessions.sessions, agent_sessions.session_events TO agent_sessions_tap_reader;
 SET LOCAL ROLE agent_sessions_tap_reader;
 SET LOCAL request.jwt.claims = '{"sub": "alice"}';
-SELECT is((SELECT array_agg(DISTINCT session_id) FROM agent_sessions.session_events), ARRAY[:'a'::uuid],
-          'a user sees the events of their own sessions only');
+SELECT is((SELECT count(*) FROM agent_sessions.session_events), 0::bigint,
+          'without the organization claim a user does not see the events of their sessions in it');
+SET LOCAL request.jwt.claims = '{"sub": "alice", "org_id": "org-other"}';
+SELECT is((SELECT count(*) FROM agent_sessions.session_events), 0::bigint,
+          'another organization sees none of them');
 SET LOCAL request.jwt.claims = '{"sub": "nobody", "org_id": "org-ev"}';
 SELECT is((SELECT count(DISTINCT session_id) FROM agent_sessions.session_events), 3::bigint,
           'an organization sees the events of its sessions');
