@@ -8,6 +8,8 @@
 #include "agent_sessions.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "postmaster/postmaster.h"
 #include "utils/guc.h"
 
 PG_MODULE_MAGIC;
@@ -73,6 +75,24 @@ _PG_init(void)
 							   "org_id",
 							   PGC_SUSET, 0,
 							   NULL, NULL, NULL);
+
+	/*
+	 * The waiter table lives in shared memory, which only a preloaded
+	 * library can size; loaded later, wait_for_session polls instead.
+	 */
+	if (process_shared_preload_libraries_in_progress)
+	{
+		DefineCustomIntVariable("agent_sessions.max_waiters",
+								"Maximum number of concurrent wait_for_session calls.",
+								"Each wait holds a connection and one slot; past the "
+								"limit wait_for_session raises PT429.  Values above "
+								"the server's maximum number of backends have no effect.",
+								&as_max_waiters,
+								100, 1, MAX_BACKENDS,
+								PGC_POSTMASTER, 0,
+								NULL, NULL, NULL);
+		as_wait_preload_init();
+	}
 
 	MarkGUCPrefixReserved("agent_sessions");
 }

@@ -58,6 +58,7 @@ extern int	as_inactivity_timeout_s;
 extern int	as_start_timeout_s;
 extern char *as_user_claim;
 extern char *as_organization_claim;
+extern int	as_max_waiters;
 
 /* ids.c */
 extern void as_uuid_v7(pg_uuid_t *uuid);
@@ -111,5 +112,9 @@ typedef struct AsChange
 
 extern void as_record_change(const AsChange *change);
 extern void as_notify_change(const AsChange *change);
+
+/* wait.c */
+extern void as_wait_preload_init(void);
+extern void as_wait_note_change(const pg_uuid_t *id);
 
 #endif							/* AGENT_SESSIONS_H */

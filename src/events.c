@@ -12,6 +12,9 @@
  * trigger's NOTIFY fires on a worker and breaks two-phase commit).
  * Heartbeats that only move last_activity_at record nothing.
  *
+ * Every call, whatever changed, also notes the session for wait.c, so the
+ * session's waiters wake when the transaction commits.
+ *
  *-------------------------------------------------------------------------
  */
 #include "agent_sessions.h"
@@ -43,6 +46,9 @@ as_record_change(const AsChange *change)
 {
 	bool		status_changed;
 	bool		activity_changed;
+
+	/* every version bump: wake the session's waiters if this commits */
+	as_wait_note_change(&change->id);
 
 	status_changed = change->from_status == NULL ||
 		strcmp(change->from_status, change->to_status) != 0;

@@ -12,6 +12,8 @@
  *	  - may not make a terminal session busy (PT409);
  *	  - bumps the version and updated_at when it changes anything, and
  *		records status and activity changes in session_events.
+ * Every UPDATE that bumps the version, the extension's own included, also
+ * wakes the session's waiters at commit (wait.c).
  * Notifications are sent only by the extension's functions, never from here.
  *
  *-------------------------------------------------------------------------
@@ -76,6 +78,24 @@ label(HeapTuple tup, TupleDesc desc, int n)
 	return SPI_getvalue(tup, desc, n);
 }
 
+/*
+ * An UPDATE that bumps a session's version wakes its waiters when it
+ * commits (wait.c), whatever wrote it: the extension's functions, set-based
+ * statements of its own, or a direct UPDATE.
+ */
+static void
+note_version_bump(HeapTuple oldtup, HeapTuple newtup, TupleDesc desc)
+{
+	int			version_att = attnum(desc, "version");
+	bool		isnull;
+	int64		old_version = DatumGetInt64(heap_getattr(oldtup, version_att, desc, &isnull));
+	int64		new_version = DatumGetInt64(heap_getattr(newtup, version_att, desc, &isnull));
+
+	if (old_version != new_version)
+		as_wait_note_change(DatumGetUUIDP(heap_getattr(newtup, attnum(desc, "id"),
+													   desc, &isnull)));
+}
+
 Datum
 sessions_guard(PG_FUNCTION_ARGS)
 {
@@ -105,11 +125,14 @@ sessions_guard(PG_FUNCTION_ARGS)
 		elog(ERROR, "sessions_guard must run as a BEFORE UPDATE row trigger");
 
 	newtup = trigdata->tg_newtuple;
-	if (as_in_api_write())
-		return PointerGetDatum(newtup);
-
 	oldtup = trigdata->tg_trigtuple;
 	desc = RelationGetDescr(trigdata->tg_relation);
+
+	if (as_in_api_write())
+	{
+		note_version_bump(oldtup, newtup, desc);
+		return PointerGetDatum(newtup);
+	}
 
 	for (i = 0; i < (int) lengthof(protected_columns); i++)
 		if (column_changed(oldtup, newtup, desc, attnum(desc, protected_columns[i])))
@@ -223,5 +246,6 @@ sessions_guard(PG_FUNCTION_ARGS)
 		SPI_finish();
 	}
 
+	note_version_bump(oldtup, newtup, desc);
 	return PointerGetDatum(newtup);
 }

@@ -50,7 +50,8 @@ BEGIN
         '@extschema@.heartbeat(uuid, @extschema@.session_activity)',
         '@extschema@.complete_session(uuid, jsonb, text, text, jsonb, numeric, bigint, text)',
         '@extschema@.fail_session(uuid, jsonb, text, text, bigint, text)',
-        '@extschema@.cancel_session(uuid, text, bigint)'
+        '@extschema@.cancel_session(uuid, text, bigint)',
+        '@extschema@.wait_for_session(uuid, integer, bigint)'
     ]::regprocedure[] LOOP
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', fn, grant_api.role);
     END LOOP;
