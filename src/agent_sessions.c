@@ -20,6 +20,14 @@ int			as_inactivity_timeout_s = 15 * 60;
 int			as_start_timeout_s = 10 * 60;
 char	   *as_user_claim = NULL;
 char	   *as_organization_claim = NULL;
+int			as_sweep_mode = AS_SWEEP_AUTO;
+
+static const struct config_enum_entry sweep_mode_options[] = {
+	{"auto", AS_SWEEP_AUTO, false},
+	{"batch", AS_SWEEP_BATCH, false},
+	{"row", AS_SWEEP_ROW, false},
+	{NULL, 0, false}
+};
 
 void
 _PG_init(void)
@@ -73,6 +81,16 @@ _PG_init(void)
 							   "org_id",
 							   PGC_SUSET, 0,
 							   NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("agent_sessions.sweep_mode",
+							 "How sweep() locks and fails stale sessions.",
+							 "batch: one statement per batch; row: one statement per "
+							 "session, each routed to a single shard (what Citus needs); "
+							 "auto: row when sessions is distributed by Citus, else batch.",
+							 &as_sweep_mode,
+							 AS_SWEEP_AUTO, sweep_mode_options,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("agent_sessions");
 }

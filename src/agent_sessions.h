@@ -44,6 +44,14 @@ typedef enum AsActivity
 #define AS_LIVE_STATUSES \
 	"'{queued,starting,running}'::agent_sessions.session_status[]"
 
+/* agent_sessions.sweep_mode */
+typedef enum AsSweepMode
+{
+	AS_SWEEP_AUTO,
+	AS_SWEEP_BATCH,
+	AS_SWEEP_ROW
+} AsSweepMode;
+
 /* GUCs (agent_sessions.c) */
 extern int	as_heartbeat_granularity_ms;
 extern bool as_notify_enabled;
@@ -51,6 +59,7 @@ extern int	as_inactivity_timeout_s;
 extern int	as_start_timeout_s;
 extern char *as_user_claim;
 extern char *as_organization_claim;
+extern int	as_sweep_mode;
 
 /* ids.c */
 extern void as_uuid_v7(pg_uuid_t *uuid);
@@ -63,6 +72,26 @@ extern const char *as_activity_name(AsActivity activity);
 extern AsStatus as_status_from_name(const char *name);
 extern AsActivity as_activity_from_name(const char *name);
 extern bool as_transition_allowed(AsStatus from, AsStatus to);
+
+/* transitions.c */
+typedef struct AsMoveExtras
+{
+	int64		expected_version;
+	bool		has_expected_version;
+	const char *reason;
+	const char *end_reason;
+	Datum		output;			/* jsonb or 0 */
+	Datum		error;			/* jsonb or 0 */
+	Datum		summary;		/* text or 0 */
+	Datum		output_preview; /* text or 0 */
+	Datum		machine_id;		/* text or 0 */
+	Datum		usage;			/* jsonb or 0 */
+	Datum		cost;			/* numeric or 0 */
+} AsMoveExtras;
+
+extern Datum as_move_locked(const pg_uuid_t *id, AsStatus from, AsStatus to,
+							const char **activity, const AsMoveExtras *x,
+							TimestampTz now);
 
 /* spi_util.c */
 extern SPIPlanPtr as_keep_plan(SPIPlanPtr *cache, const char *sql,
@@ -99,6 +128,7 @@ typedef struct AsChange
 } AsChange;
 
 extern void as_record_change(const AsChange *change);
+extern void as_record_changes(const AsChange *changes, int n);
 extern void as_notify_change(const AsChange *change);
 
 #endif							/* AGENT_SESSIONS_H */
