@@ -10,7 +10,9 @@
  * database these functions schedule the job through cron.schedule (which
  * replaces a job of the same name and role).  From any other database
  * cron.* cannot be reached, so they raise an error whose hint is the exact
- * statement to run in the cron database instead.
+ * statement to run in the cron database instead.  That job is named
+ * agent_sessions_sweep_<database>: pg_cron job names are unique per role,
+ * so jobs for several databases need names of their own.
  *
  * The job runs sweep() as the role that scheduled it.  Row-level security
  * would hide every session from a role it applies to, and the job would
@@ -62,6 +64,13 @@ cron_state(const char **cron_database)
 	return CRON_READY;
 }
 
+/* The job's name for a database other than the cron database. */
+static char *
+other_job_name(const char *database)
+{
+	return psprintf("%s_%s", SWEEP_JOB_NAME, database);
+}
+
 static void
 other_database_error(const char *cron_database, const char *action,
 					 const char *statement)
@@ -107,7 +116,7 @@ schedule_sweep(PG_FUNCTION_ARGS)
 		case CRON_OTHER_DATABASE:
 			other_database_error(cron_database, "schedule",
 								 psprintf("SELECT cron.schedule_in_database(%s, %s, %s, %s);",
-										  quote_literal_cstr(SWEEP_JOB_NAME),
+										  quote_literal_cstr(other_job_name(database)),
 										  quote_literal_cstr(schedule),
 										  quote_literal_cstr(SWEEP_COMMAND),
 										  quote_literal_cstr(database)));
@@ -167,7 +176,7 @@ unschedule_sweep(PG_FUNCTION_ARGS)
 		case CRON_OTHER_DATABASE:
 			other_database_error(cron_database, "unschedule",
 								 psprintf("SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = %s AND database = %s;",
-										  quote_literal_cstr(SWEEP_JOB_NAME),
+										  quote_literal_cstr(other_job_name(database)),
 										  quote_literal_cstr(database)));
 			break;
 		case CRON_READY:

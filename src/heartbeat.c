@@ -132,12 +132,17 @@ heartbeat(PG_FUNCTION_ARGS)
 		{
 			Oid			readtypes[1] = {UUIDOID};
 
+			/*
+			 * Not read-only: a fresh snapshot sees the move a touch that
+			 * waited for the row lock found, so the worker learns that its
+			 * session ended rather than the status it had before.
+			 */
 			as_execute(as_keep_plan(&read_plan,
 									"SELECT id, status::text, activity::text, version,"
 									"   last_activity_at"
 									" FROM agent_sessions.sessions WHERE id = $1",
 									1, readtypes),
-					   values, NULL, true, 1);
+					   values, NULL, false, 1);
 			if (SPI_processed == 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_AS_NOT_FOUND),

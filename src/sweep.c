@@ -75,11 +75,14 @@ PG_FUNCTION_INFO_V1(sweep);
 	"CASE WHEN s.status = 'running'::agent_sessions.session_status" \
 	" THEN 'inactivity_timeout' ELSE 'start_timeout' END"
 
+/* The message gives the timeout in seconds, whatever IntervalStyle says. */
 #define ERROR_SQL \
 	"pg_catalog.jsonb_build_object('type', 'timeout', 'message'," \
 	" CASE WHEN s.status = 'running'::agent_sessions.session_status" \
-	"  THEN 'no activity for ' || COALESCE(s.inactivity_timeout, $2)::text" \
-	"  ELSE 'not started within ' || COALESCE(s.start_timeout, $3)::text END)"
+	"  THEN 'no activity for ' || pg_catalog.trim_scale(EXTRACT(epoch FROM" \
+	"       COALESCE(s.inactivity_timeout, $2))) || ' seconds'" \
+	"  ELSE 'not started within ' || pg_catalog.trim_scale(EXTRACT(epoch FROM" \
+	"       COALESCE(s.start_timeout, $3))) || ' seconds' END)"
 
 /* Step 1: the next stale live sessions after the cursor $4, at most $5. */
 #define CANDIDATES_SQL \

@@ -172,15 +172,15 @@ SELECT results_eq(
         ('failed_old', 'failed', 'error', NULL),
         ('queued_fresh', 'queued', NULL, NULL),
         ('queued_own_long', 'queued', NULL, NULL),
-        ('queued_own_short', 'failed', 'start_timeout', '{"type": "timeout", "message": "not started within 00:01:00"}'),
-        ('queued_stale', 'failed', 'start_timeout', '{"type": "timeout", "message": "not started within 00:10:00"}'),
+        ('queued_own_short', 'failed', 'start_timeout', '{"type": "timeout", "message": "not started within 60 seconds"}'),
+        ('queued_stale', 'failed', 'start_timeout', '{"type": "timeout", "message": "not started within 600 seconds"}'),
         ('run_edge_fresh', 'running', NULL, NULL),
-        ('run_edge_stale', 'failed', 'inactivity_timeout', '{"type": "timeout", "message": "no activity for 00:15:00"}'),
+        ('run_edge_stale', 'failed', 'inactivity_timeout', '{"type": "timeout", "message": "no activity for 900 seconds"}'),
         ('run_fresh', 'running', NULL, NULL),
         ('run_own_long', 'running', NULL, NULL),
-        ('run_own_short', 'failed', 'inactivity_timeout', '{"type": "timeout", "message": "no activity for 00:01:00"}'),
-        ('run_stale', 'failed', 'inactivity_timeout', '{"type": "timeout", "message": "no activity for 00:15:00"}'),
-        ('starting_stale', 'failed', 'start_timeout', '{"type": "timeout", "message": "not started within 00:10:00"}')$$,
+        ('run_own_short', 'failed', 'inactivity_timeout', '{"type": "timeout", "message": "no activity for 60 seconds"}'),
+        ('run_stale', 'failed', 'inactivity_timeout', '{"type": "timeout", "message": "no activity for 900 seconds"}'),
+        ('starting_stale', 'failed', 'start_timeout', '{"type": "timeout", "message": "not started within 600 seconds"}')$$,
     'status, end_reason and error of every session: terminal ones untouched, per-session timeouts honoured');
 SELECT results_eq(
     $$SELECT name, version_step, stamped, event FROM pg_temp.outcome('batch')
