@@ -28,6 +28,9 @@
 #include "commands/extension.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -69,6 +72,16 @@ static char *
 other_job_name(const char *database)
 {
 	return psprintf("%s_%s", SWEEP_JOB_NAME, database);
+}
+
+/* agent_sessions.sweep(integer, integer, boolean) */
+static Oid
+sweep_function(void)
+{
+	Oid			argtypes[3] = {INT4OID, INT4OID, BOOLOID};
+
+	return LookupFuncName(list_make2(makeString("agent_sessions"), makeString("sweep")),
+						  3, argtypes, false);
 }
 
 static void
@@ -131,6 +144,12 @@ schedule_sweep(PG_FUNCTION_ARGS)
 			break;
 	}
 
+	if (pg_proc_aclcheck(sweep_function(), GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("the sweep job would run as role \"%s\", which may not execute agent_sessions.sweep()",
+						GetUserNameFromId(GetUserId(), false)),
+				 errhint("Schedule the sweep as the owner of the extension, or GRANT EXECUTE ON FUNCTION agent_sessions.sweep(integer, integer, boolean) to the role.")));
 	if (check_enable_rls(get_relname_relid("sessions", get_namespace_oid("agent_sessions", false)),
 						 InvalidOid, true) == RLS_ENABLED)
 		ereport(ERROR,

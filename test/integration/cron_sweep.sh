@@ -2,7 +2,8 @@
 # A real pg_cron job, made by schedule_sweep(), fails a stale session.
 #
 #   1. In the cron database ("postgres"): schedule_sweep() makes the job
-#      agent_sessions_sweep; scheduling again replaces it.
+#      agent_sessions_sweep; scheduling again replaces it.  It refuses a
+#      role that could not run the sweep or would see no sessions.
 #   2. From another database, schedule_sweep() refuses with a hint; the
 #      statement in the hint, run in the cron database, schedules a job that
 #      sweeps that other database.
@@ -46,6 +47,7 @@ cleanup() {
 		done
 	fi
 	q postgres "DROP DATABASE IF EXISTS $other_db" >/dev/null
+	q postgres "DROP OWNED BY agent_sessions_cron_tenant; DROP ROLE agent_sessions_cron_tenant" >/dev/null 2>&1
 	q postgres "DELETE FROM agent_sessions.sessions WHERE agent_id = 'cron_sweep_test'" >/dev/null 2>&1
 	[ "$had_agent_sessions" = 0 ] && q postgres "DROP EXTENSION IF EXISTS agent_sessions" >/dev/null
 	[ "$had_cron" = 0 ] && q postgres "DROP EXTENSION IF EXISTS pg_cron" >/dev/null
@@ -83,6 +85,23 @@ job=$(q postgres "SELECT schedule || '|' || command || '|' || database FROM cron
                    WHERE jobname = 'agent_sessions_sweep'")
 [ "$job" = '* * * * *|SELECT * FROM agent_sessions.sweep()|postgres' ] || fail "job is: $job"
 echo "job $jobid: $job"
+
+# a role that may not run sweep(), then one that row-level security limits
+q postgres "CREATE ROLE agent_sessions_cron_tenant;
+            GRANT USAGE ON SCHEMA cron TO agent_sessions_cron_tenant;
+            GRANT EXECUTE ON FUNCTION agent_sessions.schedule_sweep(text) TO agent_sessions_cron_tenant" >/dev/null
+out=$(q postgres "SET ROLE agent_sessions_cron_tenant; SELECT agent_sessions.schedule_sweep()" 2>&1) &&
+	fail "scheduled for a role without EXECUTE on sweep()"
+grep -q 'which may not execute agent_sessions.sweep()' <<<"$out" || fail "unexpected error: $out"
+q postgres "GRANT EXECUTE ON FUNCTION agent_sessions.sweep(integer, integer, boolean)
+            TO agent_sessions_cron_tenant" >/dev/null
+out=$(q postgres "SET ROLE agent_sessions_cron_tenant; SELECT agent_sessions.schedule_sweep()" 2>&1) &&
+	fail "scheduled for a role under row-level security"
+grep -q 'for which row-level security hides the sessions' <<<"$out" || fail "unexpected error: $out"
+q postgres "REVOKE ALL ON FUNCTION agent_sessions.sweep(integer, integer, boolean),
+                               agent_sessions.schedule_sweep(text) FROM agent_sessions_cron_tenant;
+            REVOKE ALL ON SCHEMA cron FROM agent_sessions_cron_tenant;
+            DROP ROLE agent_sessions_cron_tenant" >/dev/null
 
 # 2. another database: the error's hint, run in the cron database
 q postgres "CREATE DATABASE $other_db" >/dev/null
