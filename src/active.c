@@ -69,15 +69,6 @@ static const ActiveScope scopes[] = {
 
 static SPIPlanPtr active_plans[NUM_SCOPES + 1];
 
-static void
-invalid_argument(const char *name, const char *problem)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid %s: %s", name, problem),
-			 errdetail("Field \"%s\" is invalid.", name)));
-}
-
 /*
  * The statement for driving scope "driver" (UNSCOPED for none): the scope
  * column is an index condition, the other scopes and the cursor filter.
@@ -159,17 +150,17 @@ active_sessions(PG_FUNCTION_ARGS)
 	uint64		r;
 
 	if (PG_ARGISNULL(0))
-		invalid_argument("within", "must not be NULL");
+		as_invalid_argument("within", "must not be NULL");
 	within = PG_GETARG_DATUM(0);
 	if (DatumGetInt32(DirectFunctionCall2(interval_cmp, within,
 										  IntervalPGetDatum(&zero))) <= 0)
-		invalid_argument("within", "must be greater than zero");
+		as_invalid_argument("within", "must be greater than zero");
 	if (PG_ARGISNULL(5) != PG_ARGISNULL(6))
-		invalid_argument(PG_ARGISNULL(5) ? "after_last_activity_at" : "after_id",
-						 "must be given together with the other cursor field");
+		as_invalid_argument(PG_ARGISNULL(5) ? "after_last_activity_at" : "after_id",
+							"must be given together with the other cursor field");
 	page_size = PG_ARGISNULL(7) ? 100 : PG_GETARG_INT32(7);
 	if (page_size < 1 || page_size > 10000)
-		invalid_argument("page_size", "must be between 1 and 10000");
+		as_invalid_argument("page_size", "must be between 1 and 10000");
 
 	/* $2..$7 are the arguments 2..7 */
 	for (i = 1; i < ACTIVE_NARGS - 1; i++)

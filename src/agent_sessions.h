@@ -103,6 +103,7 @@ extern int	as_execute(SPIPlanPtr plan, Datum *values, const bool *isnull,
 extern Datum as_get_attr(int row, const char *attname, bool *isnull);
 extern char *as_get_text_attr(int row, const char *attname);
 extern Oid	as_type_oid(const char *typname);
+extern void as_invalid_argument(const char *name, const char *problem) pg_attribute_noreturn();
 extern bool as_in_api_write(void);
 extern TimestampTz as_now(void);
 

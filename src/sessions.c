@@ -97,15 +97,6 @@ static SPIPlanPtr get_plan = NULL;
 static SPIPlanPtr list_plan = NULL;
 
 static void
-invalid_argument(const char *name, const char *problem)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid %s: %s", name, problem),
-			 errdetail("Field \"%s\" is invalid.", name)));
-}
-
-static void
 check_argument(const CreateArg *arg, Datum value)
 {
 	switch (arg->check)
@@ -114,17 +105,17 @@ check_argument(const CreateArg *arg, Datum value)
 			break;
 		case CHECK_NOT_EMPTY:
 			if (VARSIZE_ANY_EXHDR(DatumGetPointer(value)) == 0)
-				invalid_argument(arg->name, "must not be empty");
+				as_invalid_argument(arg->name, "must not be empty");
 			break;
 		case CHECK_OBJECT:
 			if (!JB_ROOT_IS_OBJECT(DatumGetJsonbP(value)) ||
 				JB_ROOT_IS_SCALAR(DatumGetJsonbP(value)))
-				invalid_argument(arg->name, "must be a JSON object");
+				as_invalid_argument(arg->name, "must be a JSON object");
 			break;
 		case CHECK_ARRAY:
 			if (!JB_ROOT_IS_ARRAY(DatumGetJsonbP(value)) ||
 				JB_ROOT_IS_SCALAR(DatumGetJsonbP(value)))
-				invalid_argument(arg->name, "must be a JSON array");
+				as_invalid_argument(arg->name, "must be a JSON array");
 			break;
 		case CHECK_TAGS:
 			{
@@ -135,15 +126,15 @@ check_argument(const CreateArg *arg, Datum value)
 				int			i;
 
 				if (ARR_NDIM(tags) > 1)
-					invalid_argument(arg->name, "must be a one-dimensional array");
+					as_invalid_argument(arg->name, "must be a one-dimensional array");
 				deconstruct_array(tags, TEXTOID, -1, false, TYPALIGN_INT,
 								  &elems, &nulls, &n);
 				for (i = 0; i < n; i++)
 				{
 					if (nulls[i])
-						invalid_argument(arg->name, "must not contain NULL");
+						as_invalid_argument(arg->name, "must not contain NULL");
 					if (VARSIZE_ANY_EXHDR(DatumGetPointer(elems[i])) == 0)
-						invalid_argument(arg->name, "must not contain an empty tag");
+						as_invalid_argument(arg->name, "must not contain an empty tag");
 				}
 				break;
 			}
@@ -153,7 +144,7 @@ check_argument(const CreateArg *arg, Datum value)
 
 				if (DatumGetInt32(DirectFunctionCall2(interval_cmp, value,
 													  IntervalPGetDatum(&zero))) <= 0)
-					invalid_argument(arg->name, "must be greater than zero");
+					as_invalid_argument(arg->name, "must be greater than zero");
 				break;
 			}
 	}

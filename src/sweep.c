@@ -144,15 +144,6 @@ typedef struct SweepCounts
 
 #define SWEEP_NARGS 5
 
-static void
-invalid_argument(const char *name, const char *problem)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid %s: %s", name, problem),
-			 errdetail("Field \"%s\" is invalid.", name)));
-}
-
 static Datum
 seconds_interval(int seconds)
 {
@@ -303,15 +294,15 @@ sweep(PG_FUNCTION_ARGS)
 	bool		outnulls[7] = {false};
 
 	if (PG_ARGISNULL(0))
-		invalid_argument("batch_size", "must not be NULL");
+		as_invalid_argument("batch_size", "must not be NULL");
 	batch_size = PG_GETARG_INT32(0);
 	if (batch_size < 1 || batch_size > MAX_BATCH_SIZE)
-		invalid_argument("batch_size", "must be between 1 and 100000");
+		as_invalid_argument("batch_size", "must be between 1 and 100000");
 	if (!PG_ARGISNULL(1))
 	{
 		max_batches = PG_GETARG_INT32(1);
 		if (max_batches < 1)
-			invalid_argument("max_batches", "must be at least 1");
+			as_invalid_argument("max_batches", "must be at least 1");
 	}
 	dry_run = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
 
