@@ -59,7 +59,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("agent_sessions.start_timeout",
-							"Queued or starting sessions older than this are failed by the sweep.",
+							"Queued or starting sessions without activity for this long are failed by the sweep.",
 							"A session's own start_timeout overrides it.",
 							&as_start_timeout_s,
 							10 * 60, 1, INT_MAX,
