@@ -38,6 +38,13 @@ typedef enum AsActivity
 	AS_NUM_ACTIVITIES
 } AsActivity;
 
+/*
+ * Longest id a caller may give (user_id, organization_id, idempotency_key,
+ * ...), in characters.  Three of them form one index entry, which must stay
+ * under the btree limit of 2704 bytes even at four bytes per character.
+ */
+#define AS_MAX_ID_LENGTH	200
+
 #define AS_IS_TERMINAL(s)	((s) >= AS_COMPLETED)
 
 /* The live statuses as a SQL array literal, shared by every statement */
@@ -106,6 +113,10 @@ extern Oid	as_type_oid(const char *typname);
 extern void as_invalid_argument(const char *name, const char *problem) pg_attribute_noreturn();
 extern bool as_in_api_write(void);
 extern TimestampTz as_now(void);
+
+/* sessions.c */
+extern void as_check_id_arg(const char *name, Datum value);
+extern Datum as_get_session(const pg_uuid_t *id);
 
 /* identity.c */
 extern const char *as_caller_user_id(void);

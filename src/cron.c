@@ -111,10 +111,7 @@ schedule_sweep(PG_FUNCTION_ARGS)
 	int64		jobid;
 
 	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid schedule: must not be NULL"),
-				 errdetail("Field \"schedule\" is invalid.")));
+		as_invalid_argument("schedule", "must not be NULL");
 	schedule = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
 	switch (cron_state(&cron_database))

@@ -53,7 +53,21 @@ column_changed(HeapTuple oldtup, HeapTuple newtup, TupleDesc desc, int n)
 
 	if (oldnull || newnull)
 		return oldnull != newnull;
-	return !datumIsEqual(oldval, newval, att->attbyval, att->attlen);
+	/* by content: a value read from disk and the same value typed anew */
+	return !datum_image_eq(oldval, newval, att->attbyval, att->attlen);
+}
+
+/* Whether the UPDATE changes any column at all. */
+static bool
+row_changed(HeapTuple oldtup, HeapTuple newtup, TupleDesc desc)
+{
+	int			n;
+
+	for (n = 1; n <= desc->natts; n++)
+		if (!TupleDescAttr(desc, n - 1)->attisdropped &&
+			column_changed(oldtup, newtup, desc, n))
+			return true;
+	return false;
 }
 
 static char *
@@ -105,9 +119,8 @@ sessions_guard(PG_FUNCTION_ARGS)
 							protected_columns[i]),
 					 errhint("Move sessions with the agent_sessions functions; they set ids, versions and timestamps.")));
 
-	/* nothing changed at all: leave the version alone */
-	if (oldtup->t_len == newtup->t_len &&
-		memcmp(oldtup->t_data, newtup->t_data, oldtup->t_len) == 0)
+	/* nothing changed at all: leave the version and updated_at alone */
+	if (!row_changed(oldtup, newtup, desc))
 		return PointerGetDatum(newtup);
 
 	status_att = attnum(desc, "status");

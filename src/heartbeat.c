@@ -133,9 +133,9 @@ heartbeat(PG_FUNCTION_ARGS)
 			Oid			readtypes[1] = {UUIDOID};
 
 			/*
-			 * Not read-only: a fresh snapshot sees the move a touch that
-			 * waited for the row lock found, so the worker learns that its
-			 * session ended rather than the status it had before.
+			 * Not read-only, so that the read takes a new snapshot: when the
+			 * touch waited for a transition that made the session terminal,
+			 * the snapshot of the calling statement still shows it live.
 			 */
 			as_execute(as_keep_plan(&read_plan,
 									"SELECT id, status::text, activity::text, version,"

@@ -12,6 +12,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -28,6 +29,7 @@ typedef enum ArgCheck
 {
 	CHECK_NONE,
 	CHECK_NOT_EMPTY,			/* text: at least one character when given */
+	CHECK_ID,					/* text: 1..AS_MAX_ID_LENGTH characters */
 	CHECK_OBJECT,				/* jsonb: an object when given */
 	CHECK_ARRAY,				/* jsonb: an array when given */
 	CHECK_TAGS,					/* text[]: one dimension, no NULL or empty tag */
@@ -47,29 +49,29 @@ typedef struct CreateArg
  * sets the column of the same name.
  */
 static const CreateArg create_args[] = {
-	{"user_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
+	{"user_id", TEXTOID, CHECK_ID, NULL},
 	{"prompt", TEXTOID, CHECK_NOT_EMPTY, NULL},
-	{"organization_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
-	{"workspace_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
+	{"organization_id", TEXTOID, CHECK_ID, NULL},
+	{"workspace_id", TEXTOID, CHECK_ID, NULL},
 	{"project_id", UUIDOID, CHECK_NONE, NULL},
-	{"agent_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
+	{"agent_id", TEXTOID, CHECK_ID, NULL},
 	{"agent_name", TEXTOID, CHECK_NOT_EMPTY, NULL},
-	{"machine_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
+	{"machine_id", TEXTOID, CHECK_ID, NULL},
 	{"caller_role", TEXTOID, CHECK_NOT_EMPTY, NULL},
 	{"caller_origin", TEXTOID, CHECK_NOT_EMPTY, NULL},
-	{"tenant_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
-	{"org_workspace_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
-	{"team_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
+	{"tenant_id", TEXTOID, CHECK_ID, NULL},
+	{"org_workspace_id", TEXTOID, CHECK_ID, NULL},
+	{"team_id", TEXTOID, CHECK_ID, NULL},
 	{"type", TEXTOID, CHECK_NOT_EMPTY, NULL},
 	{"model", TEXTOID, CHECK_NOT_EMPTY, NULL},
 	{"model_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
 	{"title", TEXTOID, CHECK_NONE, NULL},
 	{"preview", TEXTOID, CHECK_NONE, NULL},
 	{"workspace_element_type", TEXTOID, CHECK_NOT_EMPTY, NULL},
-	{"workspace_element_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
+	{"workspace_element_id", TEXTOID, CHECK_ID, NULL},
 	{"is_external", BOOLOID, CHECK_NONE, "false"},
 	{"source", TEXTOID, CHECK_NOT_EMPTY, NULL},
-	{"source_schedule_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
+	{"source_schedule_id", TEXTOID, CHECK_ID, NULL},
 	{"capabilities", JSONBOID, CHECK_ARRAY, "'[]'::jsonb"},
 	{"config", JSONBOID, CHECK_OBJECT, NULL},
 	{"agent_state", JSONBOID, CHECK_OBJECT, NULL},
@@ -77,7 +79,7 @@ static const CreateArg create_args[] = {
 	{"metadata", JSONBOID, CHECK_OBJECT, "'{}'::jsonb"},
 	{"inactivity_timeout", INTERVALOID, CHECK_POSITIVE, NULL},
 	{"start_timeout", INTERVALOID, CHECK_POSITIVE, NULL},
-	{"idempotency_key", TEXTOID, CHECK_NOT_EMPTY, NULL},
+	{"idempotency_key", TEXTOID, CHECK_ID, NULL},
 };
 
 #define NUM_CREATE_ARGS		((int) lengthof(create_args))
@@ -96,6 +98,24 @@ static SPIPlanPtr find_key_no_org_plan = NULL;
 static SPIPlanPtr get_plan = NULL;
 static SPIPlanPtr list_plan = NULL;
 
+/*
+ * An id a caller gives (user_id, machine_id, idempotency_key, ...): not
+ * empty, and short enough to be indexed.
+ */
+void
+as_check_id_arg(const char *name, Datum value)
+{
+	text	   *t = DatumGetTextPP(value);
+	int			len = VARSIZE_ANY_EXHDR(t);
+
+	if (len == 0)
+		as_invalid_argument(name, "must not be empty");
+	if (len > AS_MAX_ID_LENGTH &&
+		pg_mbstrlen_with_len(VARDATA_ANY(t), len) > AS_MAX_ID_LENGTH)
+		as_invalid_argument(name, psprintf("must be at most %d characters",
+										   AS_MAX_ID_LENGTH));
+}
+
 static void
 check_argument(const CreateArg *arg, Datum value)
 {
@@ -106,6 +126,9 @@ check_argument(const CreateArg *arg, Datum value)
 		case CHECK_NOT_EMPTY:
 			if (VARSIZE_ANY_EXHDR(DatumGetPointer(value)) == 0)
 				as_invalid_argument(arg->name, "must not be empty");
+			break;
+		case CHECK_ID:
+			as_check_id_arg(arg->name, value);
 			break;
 		case CHECK_OBJECT:
 			if (!JB_ROOT_IS_OBJECT(DatumGetJsonbP(value)) ||
@@ -369,8 +392,9 @@ create_session(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
-static Datum
-get_session_by_uuid(pg_uuid_t *id)
+/* The row of session "id" as a composite datum; PT404 when not visible. */
+Datum
+as_get_session(const pg_uuid_t *id)
 {
 	Oid			argtypes[1] = {UUIDOID};
 	Datum		values[1];
@@ -396,14 +420,14 @@ get_session_by_uuid(pg_uuid_t *id)
 Datum
 get_session(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_DATUM(get_session_by_uuid(PG_GETARG_UUID_P(0)));
+	PG_RETURN_DATUM(as_get_session(PG_GETARG_UUID_P(0)));
 }
 
 /* get_session(text): the same for a UUID or "session_<hex>" given as text */
 Datum
 get_session_text(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_DATUM(get_session_by_uuid(as_session_id_arg(PG_GETARG_TEXT_PP(0))));
+	PG_RETURN_DATUM(as_get_session(as_session_id_arg(PG_GETARG_TEXT_PP(0))));
 }
 
 /*

@@ -80,9 +80,9 @@ PG_FUNCTION_INFO_V1(sweep);
 	"pg_catalog.jsonb_build_object('type', 'timeout', 'message'," \
 	" CASE WHEN s.status = 'running'::agent_sessions.session_status" \
 	"  THEN 'no activity for ' || pg_catalog.trim_scale(EXTRACT(epoch FROM" \
-	"       COALESCE(s.inactivity_timeout, $2))) || ' seconds'" \
+	"       COALESCE(s.inactivity_timeout, $2)))::text || ' seconds'" \
 	"  ELSE 'not started within ' || pg_catalog.trim_scale(EXTRACT(epoch FROM" \
-	"       COALESCE(s.start_timeout, $3))) || ' seconds' END)"
+	"       COALESCE(s.start_timeout, $3)))::text || ' seconds' END)"
 
 /* Step 1: the next stale live sessions after the cursor $4, at most $5. */
 #define CANDIDATES_SQL \
@@ -116,7 +116,7 @@ PG_FUNCTION_INFO_V1(sweep);
 	"  FROM locked l" \
 	" WHERE s.id = l.id AND " STALE_SQL \
 	" RETURNING s.id, s.organization_id, s.user_id," \
-	"   l.status::text AS from_status, l.activity::text AS from_activity," \
+	"   l.status AS from_status, l.activity AS from_activity," \
 	"   s.version, s.end_reason"
 
 /* Step 2, row: lock one candidate $4 if it is free and still stale. */

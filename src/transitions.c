@@ -20,6 +20,7 @@
 #include "lib/stringinfo.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/numeric.h"
 
 PG_FUNCTION_INFO_V1(transition);
 PG_FUNCTION_INFO_V1(start_session);
@@ -79,6 +80,19 @@ require_not_empty(const char *value, const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid %s: must not be empty", name),
+				 errdetail("Field \"%s\" is invalid.", name)));
+}
+
+static void
+require_finite(Datum value, const char *name)
+{
+	if (value == (Datum) 0)
+		return;
+	if (numeric_is_nan(DatumGetNumeric(value)) ||
+		numeric_is_inf(DatumGetNumeric(value)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s: must be a finite number", name),
 				 errdetail("Field \"%s\" is invalid.", name)));
 }
 
@@ -238,6 +252,7 @@ move(const pg_uuid_t *id, AsStatus to, const AsMoveExtras *x)
 	require_object(x->output, "output");
 	require_object(x->error, "error");
 	require_object(x->usage, "usage");
+	require_finite(x->cost, "cost");
 
 	SPI_connect();
 	lock_session(id);
@@ -342,8 +357,8 @@ start_session(PG_FUNCTION_ARGS)
 	AsMoveExtras	x = {0};
 
 	x.machine_id = optional_arg(fcinfo, 1);
-	require_not_empty(x.machine_id ? TextDatumGetCString(x.machine_id) : NULL,
-					  "machine_id");
+	if (x.machine_id)
+		as_check_id_arg("machine_id", x.machine_id);
 	expected_version_arg(fcinfo, 2, &x);
 	x.reason = text_arg(fcinfo, 3);
 	PG_RETURN_DATUM(move(id, AS_RUNNING, &x));
@@ -440,6 +455,13 @@ add_usage(PG_FUNCTION_ARGS)
 	values[3] = TimestampTzGetDatum(now);
 	nulls[3] = false;
 	require_object(values[1], "usage");
+	require_finite(values[2], "cost");
+
+	/* nothing to add: nothing changes, so the version stays */
+	if ((nulls[1] || JB_ROOT_COUNT(DatumGetJsonbP(values[1])) == 0) &&
+		(nulls[2] || DatumGetBool(DirectFunctionCall2(numeric_eq, values[2],
+													  NumericGetDatum(int64_to_numeric(0))))))
+		PG_RETURN_DATUM(as_get_session(id));
 
 	SPI_connect();
 	as_execute(as_keep_plan(&usage_plan,

@@ -153,9 +153,9 @@ UPDATE agent_sessions.sessions s SET
   error = pg_catalog.jsonb_build_object('type', 'timeout', 'message',
             CASE WHEN s.status = 'running'::agent_sessions.session_status
                  THEN 'no activity for ' || pg_catalog.trim_scale(EXTRACT(epoch FROM
-                      COALESCE(s.inactivity_timeout, $2))) || ' seconds'
+                      COALESCE(s.inactivity_timeout, $2)))::text || ' seconds'
                  ELSE 'not started within ' || pg_catalog.trim_scale(EXTRACT(epoch FROM
-                      COALESCE(s.start_timeout, $3))) || ' seconds' END)
+                      COALESCE(s.start_timeout, $3)))::text || ' seconds' END)
   FROM locked l
  WHERE s.id = l.id AND s.status = ANY ('{queued,starting,running}'::agent_sessions.session_status[])
    AND ((s.status = 'running'::agent_sessions.session_status
@@ -163,7 +163,7 @@ UPDATE agent_sessions.sessions s SET
      OR (s.status <> 'running'::agent_sessions.session_status
          AND s.last_activity_at < $1 - COALESCE(s.start_timeout, $3)))
 RETURNING s.id, s.organization_id, s.user_id,
-  l.status::text AS from_status, l.activity::text AS from_activity,
+  l.status AS from_status, l.activity AS from_activity,
   s.version, s.end_reason;
 
 PREPARE sweep_lock_row (timestamptz, interval, interval, uuid) AS
@@ -173,9 +173,9 @@ SELECT s.status::text AS status, s.activity::text AS activity,
        pg_catalog.jsonb_build_object('type', 'timeout', 'message',
          CASE WHEN s.status = 'running'::agent_sessions.session_status
               THEN 'no activity for ' || pg_catalog.trim_scale(EXTRACT(epoch FROM
-                   COALESCE(s.inactivity_timeout, $2))) || ' seconds'
+                   COALESCE(s.inactivity_timeout, $2)))::text || ' seconds'
               ELSE 'not started within ' || pg_catalog.trim_scale(EXTRACT(epoch FROM
-                   COALESCE(s.start_timeout, $3))) || ' seconds' END) AS error
+                   COALESCE(s.start_timeout, $3)))::text || ' seconds' END) AS error
   FROM agent_sessions.sessions s
  WHERE s.id = $4 AND s.status = ANY ('{queued,starting,running}'::agent_sessions.session_status[])
    AND ((s.status = 'running'::agent_sessions.session_status
