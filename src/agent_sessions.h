@@ -51,6 +51,14 @@ typedef enum AsActivity
 #define AS_LIVE_STATUSES \
 	"'{queued,starting,running}'::agent_sessions.session_status[]"
 
+/* agent_sessions.sweep_mode */
+typedef enum AsSweepMode
+{
+	AS_SWEEP_AUTO,
+	AS_SWEEP_BATCH,
+	AS_SWEEP_ROW
+} AsSweepMode;
+
 /* GUCs (agent_sessions.c) */
 extern int	as_heartbeat_granularity_ms;
 extern bool as_notify_enabled;
@@ -58,7 +66,11 @@ extern int	as_inactivity_timeout_s;
 extern int	as_start_timeout_s;
 extern char *as_user_claim;
 extern char *as_organization_claim;
+<<<<<<< HEAD
 extern int	as_max_waiters;
+=======
+extern int	as_sweep_mode;
+>>>>>>> sweep
 
 /* ids.c */
 extern void as_uuid_v7(pg_uuid_t *uuid);
@@ -72,6 +84,26 @@ extern AsStatus as_status_from_name(const char *name);
 extern AsActivity as_activity_from_name(const char *name);
 extern bool as_transition_allowed(AsStatus from, AsStatus to);
 
+/* transitions.c */
+typedef struct AsMoveExtras
+{
+	int64		expected_version;
+	bool		has_expected_version;
+	const char *reason;
+	const char *end_reason;
+	Datum		output;			/* jsonb or 0 */
+	Datum		error;			/* jsonb or 0 */
+	Datum		summary;		/* text or 0 */
+	Datum		output_preview; /* text or 0 */
+	Datum		machine_id;		/* text or 0 */
+	Datum		usage;			/* jsonb or 0 */
+	Datum		cost;			/* numeric or 0 */
+} AsMoveExtras;
+
+extern Datum as_move_locked(const pg_uuid_t *id, AsStatus from, AsStatus to,
+							const char **activity, const AsMoveExtras *x,
+							TimestampTz now);
+
 /* spi_util.c */
 extern SPIPlanPtr as_keep_plan(SPIPlanPtr *cache, const char *sql,
 							   int nargs, Oid *argtypes);
@@ -82,6 +114,7 @@ extern int	as_execute(SPIPlanPtr plan, Datum *values, const bool *isnull,
 extern Datum as_get_attr(int row, const char *attname, bool *isnull);
 extern char *as_get_text_attr(int row, const char *attname);
 extern Oid	as_type_oid(const char *typname);
+extern void as_invalid_argument(const char *name, const char *problem) pg_attribute_noreturn();
 extern bool as_in_api_write(void);
 extern TimestampTz as_now(void);
 
@@ -111,6 +144,7 @@ typedef struct AsChange
 } AsChange;
 
 extern void as_record_change(const AsChange *change);
+extern void as_record_changes(const AsChange *changes, int n);
 extern void as_notify_change(const AsChange *change);
 
 /* wait.c */

@@ -98,15 +98,6 @@ static SPIPlanPtr find_key_no_org_plan = NULL;
 static SPIPlanPtr get_plan = NULL;
 static SPIPlanPtr list_plan = NULL;
 
-static void
-invalid_argument(const char *name, const char *problem)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid %s: %s", name, problem),
-			 errdetail("Field \"%s\" is invalid.", name)));
-}
-
 /*
  * An id a caller gives (user_id, machine_id, idempotency_key, ...): not
  * empty, and short enough to be indexed.
@@ -118,11 +109,11 @@ as_check_id_arg(const char *name, Datum value)
 	int			len = VARSIZE_ANY_EXHDR(t);
 
 	if (len == 0)
-		invalid_argument(name, "must not be empty");
+		as_invalid_argument(name, "must not be empty");
 	if (len > AS_MAX_ID_LENGTH &&
 		pg_mbstrlen_with_len(VARDATA_ANY(t), len) > AS_MAX_ID_LENGTH)
-		invalid_argument(name, psprintf("must be at most %d characters",
-										AS_MAX_ID_LENGTH));
+		as_invalid_argument(name, psprintf("must be at most %d characters",
+										   AS_MAX_ID_LENGTH));
 }
 
 static void
@@ -134,7 +125,7 @@ check_argument(const CreateArg *arg, Datum value)
 			break;
 		case CHECK_NOT_EMPTY:
 			if (VARSIZE_ANY_EXHDR(DatumGetPointer(value)) == 0)
-				invalid_argument(arg->name, "must not be empty");
+				as_invalid_argument(arg->name, "must not be empty");
 			break;
 		case CHECK_ID:
 			as_check_id_arg(arg->name, value);
@@ -142,12 +133,12 @@ check_argument(const CreateArg *arg, Datum value)
 		case CHECK_OBJECT:
 			if (!JB_ROOT_IS_OBJECT(DatumGetJsonbP(value)) ||
 				JB_ROOT_IS_SCALAR(DatumGetJsonbP(value)))
-				invalid_argument(arg->name, "must be a JSON object");
+				as_invalid_argument(arg->name, "must be a JSON object");
 			break;
 		case CHECK_ARRAY:
 			if (!JB_ROOT_IS_ARRAY(DatumGetJsonbP(value)) ||
 				JB_ROOT_IS_SCALAR(DatumGetJsonbP(value)))
-				invalid_argument(arg->name, "must be a JSON array");
+				as_invalid_argument(arg->name, "must be a JSON array");
 			break;
 		case CHECK_TAGS:
 			{
@@ -158,15 +149,15 @@ check_argument(const CreateArg *arg, Datum value)
 				int			i;
 
 				if (ARR_NDIM(tags) > 1)
-					invalid_argument(arg->name, "must be a one-dimensional array");
+					as_invalid_argument(arg->name, "must be a one-dimensional array");
 				deconstruct_array(tags, TEXTOID, -1, false, TYPALIGN_INT,
 								  &elems, &nulls, &n);
 				for (i = 0; i < n; i++)
 				{
 					if (nulls[i])
-						invalid_argument(arg->name, "must not contain NULL");
+						as_invalid_argument(arg->name, "must not contain NULL");
 					if (VARSIZE_ANY_EXHDR(DatumGetPointer(elems[i])) == 0)
-						invalid_argument(arg->name, "must not contain an empty tag");
+						as_invalid_argument(arg->name, "must not contain an empty tag");
 				}
 				break;
 			}
@@ -176,7 +167,7 @@ check_argument(const CreateArg *arg, Datum value)
 
 				if (DatumGetInt32(DirectFunctionCall2(interval_cmp, value,
 													  IntervalPGetDatum(&zero))) <= 0)
-					invalid_argument(arg->name, "must be greater than zero");
+					as_invalid_argument(arg->name, "must be greater than zero");
 				break;
 			}
 	}

@@ -151,6 +151,19 @@ as_get_text_attr(int row, const char *attname)
 	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, attno);
 }
 
+/*
+ * Reject an argument: 22023 naming the field, which PostgREST answers with
+ * 400.  "problem" completes "invalid <name>: ...".
+ */
+void
+as_invalid_argument(const char *name, const char *problem)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid %s: %s", name, problem),
+			 errdetail("Field \"%s\" is invalid.", name)));
+}
+
 /* OID of a type named in SQL syntax, e.g. "agent_sessions.session_status". */
 Oid
 as_type_oid(const char *typname)

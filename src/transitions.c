@@ -29,22 +29,6 @@ PG_FUNCTION_INFO_V1(fail_session);
 PG_FUNCTION_INFO_V1(cancel_session);
 PG_FUNCTION_INFO_V1(add_usage);
 
-/* What a move writes besides the status; NULL fields leave columns alone. */
-typedef struct MoveExtras
-{
-	int64		expected_version;
-	bool		has_expected_version;
-	const char *reason;
-	const char *end_reason;
-	Datum		output;			/* jsonb or 0 */
-	Datum		error;			/* jsonb or 0 */
-	Datum		summary;		/* text or 0 */
-	Datum		output_preview; /* text or 0 */
-	Datum		machine_id;		/* text or 0 */
-	Datum		usage;			/* jsonb or 0 */
-	Datum		cost;			/* numeric or 0 */
-} MoveExtras;
-
 static SPIPlanPtr lock_plan = NULL;
 static SPIPlanPtr move_plan = NULL;
 static SPIPlanPtr usage_plan = NULL;
@@ -129,12 +113,15 @@ default_end_reason(AsStatus to)
 }
 
 /*
- * One legal step from the locked row's status to "to".  Returns the new row
- * (in the caller's memory context) and sets *activity to its activity.
+ * One legal step of session "id", whose row the caller has locked, from
+ * status "from" to "to": update the row and record the change.  *activity
+ * is the row's activity before the step and is set to the one after it.
+ * Returns the new row (in the memory context current at SPI_connect).  Must
+ * run inside SPI; the caller has checked the move against the lifecycle.
  */
-static Datum
-move_step(const pg_uuid_t *id, AsStatus from, AsStatus to,
-		  const char **activity, const MoveExtras *x, TimestampTz now)
+Datum
+as_move_locked(const pg_uuid_t *id, AsStatus from, AsStatus to,
+			   const char **activity, const AsMoveExtras *x, TimestampTz now)
 {
 	Datum		result;
 	Oid			argtypes[MOVE_NARGS] = {
@@ -252,7 +239,7 @@ lock_session(const pg_uuid_t *id)
  * from queued walks through starting, recording both steps.
  */
 static Datum
-move(const pg_uuid_t *id, AsStatus to, const MoveExtras *x)
+move(const pg_uuid_t *id, AsStatus to, const AsMoveExtras *x)
 {
 	TimestampTz now = as_now();
 	AsStatus	from;
@@ -301,20 +288,20 @@ move(const pg_uuid_t *id, AsStatus to, const MoveExtras *x)
 	activity = as_get_text_attr(0, "activity");
 	if (from == AS_QUEUED && to == AS_RUNNING)
 	{
-		MoveExtras	none = {0};
+		AsMoveExtras	none = {0};
 
 		none.reason = x->reason;
-		(void) move_step(id, from, AS_STARTING, &activity, &none, now);
+		(void) as_move_locked(id, from, AS_STARTING, &activity, &none, now);
 		from = AS_STARTING;
 	}
-	result = move_step(id, from, to, &activity, x, now);
+	result = as_move_locked(id, from, to, &activity, x, now);
 
 	SPI_finish();
 	return result;
 }
 
 static void
-expected_version_arg(FunctionCallInfo fcinfo, int argno, MoveExtras *x)
+expected_version_arg(FunctionCallInfo fcinfo, int argno, AsMoveExtras *x)
 {
 	if (!PG_ARGISNULL(argno))
 	{
@@ -350,7 +337,7 @@ transition(PG_FUNCTION_ARGS)
 {
 	pg_uuid_t  *id = required_id(fcinfo, 0);
 	AsStatus	to = status_arg(fcinfo, 1);
-	MoveExtras	x = {0};
+	AsMoveExtras	x = {0};
 
 	expected_version_arg(fcinfo, 2, &x);
 	x.reason = text_arg(fcinfo, 3);
@@ -367,7 +354,7 @@ Datum
 start_session(PG_FUNCTION_ARGS)
 {
 	pg_uuid_t  *id = required_id(fcinfo, 0);
-	MoveExtras	x = {0};
+	AsMoveExtras	x = {0};
 
 	x.machine_id = optional_arg(fcinfo, 1);
 	if (x.machine_id)
@@ -385,7 +372,7 @@ Datum
 complete_session(PG_FUNCTION_ARGS)
 {
 	pg_uuid_t  *id = required_id(fcinfo, 0);
-	MoveExtras	x = {0};
+	AsMoveExtras	x = {0};
 
 	x.output = optional_arg(fcinfo, 1);
 	x.summary = optional_arg(fcinfo, 2);
@@ -407,7 +394,7 @@ Datum
 fail_session(PG_FUNCTION_ARGS)
 {
 	pg_uuid_t  *id = required_id(fcinfo, 0);
-	MoveExtras	x = {0};
+	AsMoveExtras	x = {0};
 	Datum		error = optional_arg(fcinfo, 1);
 
 	require_object(error, "error");
@@ -435,7 +422,7 @@ Datum
 cancel_session(PG_FUNCTION_ARGS)
 {
 	pg_uuid_t  *id = required_id(fcinfo, 0);
-	MoveExtras	x = {0};
+	AsMoveExtras	x = {0};
 
 	x.reason = text_arg(fcinfo, 1);
 	expected_version_arg(fcinfo, 2, &x);

@@ -270,7 +270,6 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     rfc3339 constant text := 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"';
-    cutoff timestamptz := now() - interval '5 minutes';
     picked @extschema@.sessions[];
     sessions json;
 BEGIN
@@ -285,13 +284,9 @@ BEGIN
         -- live sessions active in the window, and sessions that ended in it
         picked := ARRAY(
             SELECT s
-              FROM @extschema@.sessions s
-             WHERE s.project_id = project_agent_sessions.id
-               AND ((s.status IN ('queued', 'starting', 'running')
-                     AND s.last_activity_at >= cutoff)
-                    OR s.finished_at >= cutoff)
-             ORDER BY s.last_activity_at DESC, s.id DESC
-             LIMIT project_agent_sessions.page_size);
+              FROM @extschema@.active_sessions(
+                       project_id => project_agent_sessions.id,
+                       page_size => project_agent_sessions.page_size) AS s);
     ELSE
         -- every session of the project, most recently created first
         picked := ARRAY(
