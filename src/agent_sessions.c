@@ -84,7 +84,6 @@ _PG_init(void)
 							   PGC_SUSET, 0,
 							   NULL, NULL, NULL);
 
-<<<<<<< HEAD
 	/*
 	 * The waiter table lives in shared memory, which only a preloaded
 	 * library can size; loaded later, wait_for_session polls instead.
@@ -102,7 +101,7 @@ _PG_init(void)
 								NULL, NULL, NULL);
 		as_wait_preload_init();
 	}
-=======
+
 	DefineCustomEnumVariable("agent_sessions.sweep_mode",
 							 "How sweep() locks and fails stale sessions.",
 							 "batch: one statement per batch; row: one statement per "
@@ -112,7 +111,6 @@ _PG_init(void)
 							 AS_SWEEP_AUTO, sweep_mode_options,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
->>>>>>> sweep
 
 	MarkGUCPrefixReserved("agent_sessions");
 }

@@ -66,11 +66,8 @@ extern int	as_inactivity_timeout_s;
 extern int	as_start_timeout_s;
 extern char *as_user_claim;
 extern char *as_organization_claim;
-<<<<<<< HEAD
 extern int	as_max_waiters;
-=======
 extern int	as_sweep_mode;
->>>>>>> sweep
 
 /* ids.c */
 extern void as_uuid_v7(pg_uuid_t *uuid);

@@ -51,11 +51,8 @@ BEGIN
         '@extschema@.complete_session(uuid, jsonb, text, text, jsonb, numeric, bigint, text)',
         '@extschema@.fail_session(uuid, jsonb, text, text, bigint, text)',
         '@extschema@.cancel_session(uuid, text, bigint)',
-<<<<<<< HEAD
-        '@extschema@.wait_for_session(uuid, integer, bigint)'
-=======
+        '@extschema@.wait_for_session(uuid, integer, bigint)',
         '@extschema@.active_sessions(interval, text, uuid, text, text, timestamptz, uuid, integer)'
->>>>>>> sweep
     ]::regprocedure[] LOOP
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', fn, grant_api.role);
     END LOOP;
