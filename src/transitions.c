@@ -131,7 +131,7 @@ as_move_locked(const pg_uuid_t *id, AsStatus from, AsStatus to,
 	};
 	Datum		values[MOVE_NARGS];
 	bool		nulls[MOVE_NARGS];
-	const char *to_activity = NULL;
+	const char *to_activity;
 	const char *end_reason = NULL;
 	AsChange	change = {0};
 	bool		isnull;
@@ -144,13 +144,14 @@ as_move_locked(const pg_uuid_t *id, AsStatus from, AsStatus to,
 	}
 	else if (to == AS_RUNNING)
 		to_activity = "busy";
+	else
+		to_activity = *activity;
 
 	memset(values, 0, sizeof(values));
 	memset(nulls, true, sizeof(nulls));
 	values[0] = UUIDPGetDatum(id);
 	values[1] = CStringGetTextDatum(as_status_name(to));
-	if (to_activity)
-		values[2] = CStringGetTextDatum(to_activity);
+	values[2] = CStringGetTextDatum(to_activity);
 	values[3] = TimestampTzGetDatum(now);
 	values[4] = TimestampTzGetDatum(now);	/* started_at */
 	values[5] = TimestampTzGetDatum(now);	/* finished_at */
@@ -166,7 +167,7 @@ as_move_locked(const pg_uuid_t *id, AsStatus from, AsStatus to,
 	for (i = 0; i < 14; i++)
 		nulls[i] = (values[i] == (Datum) 0);
 	nulls[0] = nulls[1] = nulls[3] = false;
-	nulls[2] = (to_activity == NULL);
+	nulls[2] = false;
 	nulls[4] = (to != AS_RUNNING);
 	nulls[5] = !AS_IS_TERMINAL(to);
 	nulls[6] = (end_reason == NULL);
@@ -174,7 +175,7 @@ as_move_locked(const pg_uuid_t *id, AsStatus from, AsStatus to,
 	as_execute(as_keep_plan(&move_plan,
 							"UPDATE agent_sessions.sessions SET"
 							"  status = $2::agent_sessions.session_status,"
-							"  activity = COALESCE($3::agent_sessions.session_activity, activity),"
+							"  activity = $3::agent_sessions.session_activity,"
 							"  version = version + 1,"
 							"  updated_at = $4,"
 							"  last_activity_at = $4,"
