@@ -8,6 +8,8 @@
 #include "agent_sessions.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "postmaster/postmaster.h"
 #include "utils/guc.h"
 
 PG_MODULE_MAGIC;
@@ -20,6 +22,14 @@ int			as_inactivity_timeout_s = 15 * 60;
 int			as_start_timeout_s = 10 * 60;
 char	   *as_user_claim = NULL;
 char	   *as_organization_claim = NULL;
+int			as_sweep_mode = AS_SWEEP_AUTO;
+
+static const struct config_enum_entry sweep_mode_options[] = {
+	{"auto", AS_SWEEP_AUTO, false},
+	{"batch", AS_SWEEP_BATCH, false},
+	{"row", AS_SWEEP_ROW, false},
+	{NULL, 0, false}
+};
 
 void
 _PG_init(void)
@@ -51,7 +61,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("agent_sessions.start_timeout",
-							"Queued or starting sessions older than this are failed by the sweep.",
+							"Queued or starting sessions without activity for this long are failed by the sweep.",
 							"A session's own start_timeout overrides it.",
 							&as_start_timeout_s,
 							10 * 60, 1, INT_MAX,
@@ -73,6 +83,34 @@ _PG_init(void)
 							   "org_id",
 							   PGC_SUSET, 0,
 							   NULL, NULL, NULL);
+
+	/*
+	 * The waiter table lives in shared memory, which only a preloaded
+	 * library can size; loaded later, wait_for_session polls instead.
+	 */
+	if (process_shared_preload_libraries_in_progress)
+	{
+		DefineCustomIntVariable("agent_sessions.max_waiters",
+								"Maximum number of concurrent wait_for_session calls.",
+								"Each wait holds a connection and one slot; past the "
+								"limit wait_for_session raises PT429.  Values above "
+								"the server's maximum number of backends have no effect.",
+								&as_max_waiters,
+								100, 1, MAX_BACKENDS,
+								PGC_POSTMASTER, 0,
+								NULL, NULL, NULL);
+		as_wait_preload_init();
+	}
+
+	DefineCustomEnumVariable("agent_sessions.sweep_mode",
+							 "How sweep() locks and fails stale sessions.",
+							 "batch: one statement per batch; row: one statement per "
+							 "session, each routed to a single shard (what Citus needs); "
+							 "auto: row when sessions is distributed by Citus, else batch.",
+							 &as_sweep_mode,
+							 AS_SWEEP_AUTO, sweep_mode_options,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("agent_sessions");
 }

@@ -38,11 +38,26 @@ typedef enum AsActivity
 	AS_NUM_ACTIVITIES
 } AsActivity;
 
+/*
+ * Longest id a caller may give (user_id, organization_id, idempotency_key,
+ * ...), in characters.  Three of them form one index entry, which must stay
+ * under the btree limit of 2704 bytes even at four bytes per character.
+ */
+#define AS_MAX_ID_LENGTH	200
+
 #define AS_IS_TERMINAL(s)	((s) >= AS_COMPLETED)
 
 /* The live statuses as a SQL array literal, shared by every statement */
 #define AS_LIVE_STATUSES \
 	"'{queued,starting,running}'::agent_sessions.session_status[]"
+
+/* agent_sessions.sweep_mode */
+typedef enum AsSweepMode
+{
+	AS_SWEEP_AUTO,
+	AS_SWEEP_BATCH,
+	AS_SWEEP_ROW
+} AsSweepMode;
 
 /* GUCs (agent_sessions.c) */
 extern int	as_heartbeat_granularity_ms;
@@ -51,6 +66,8 @@ extern int	as_inactivity_timeout_s;
 extern int	as_start_timeout_s;
 extern char *as_user_claim;
 extern char *as_organization_claim;
+extern int	as_max_waiters;
+extern int	as_sweep_mode;
 
 /* ids.c */
 extern void as_uuid_v7(pg_uuid_t *uuid);
@@ -64,6 +81,26 @@ extern AsStatus as_status_from_name(const char *name);
 extern AsActivity as_activity_from_name(const char *name);
 extern bool as_transition_allowed(AsStatus from, AsStatus to);
 
+/* transitions.c */
+typedef struct AsMoveExtras
+{
+	int64		expected_version;
+	bool		has_expected_version;
+	const char *reason;
+	const char *end_reason;
+	Datum		output;			/* jsonb or 0 */
+	Datum		error;			/* jsonb or 0 */
+	Datum		summary;		/* text or 0 */
+	Datum		output_preview; /* text or 0 */
+	Datum		machine_id;		/* text or 0 */
+	Datum		usage;			/* jsonb or 0 */
+	Datum		cost;			/* numeric or 0 */
+} AsMoveExtras;
+
+extern Datum as_move_locked(const pg_uuid_t *id, AsStatus from, AsStatus to,
+							const char **activity, const AsMoveExtras *x,
+							TimestampTz now);
+
 /* spi_util.c */
 extern SPIPlanPtr as_keep_plan(SPIPlanPtr *cache, const char *sql,
 							   int nargs, Oid *argtypes);
@@ -75,8 +112,13 @@ extern Datum as_get_attr(int row, const char *attname, bool *isnull);
 extern char *as_get_text_attr(int row, const char *attname);
 extern Datum as_get_row(int row, const char *attname);
 extern Oid	as_type_oid(const char *typname);
+extern void as_invalid_argument(const char *name, const char *problem) pg_attribute_noreturn();
 extern bool as_in_api_write(void);
 extern TimestampTz as_now(void);
+
+/* sessions.c */
+extern void as_check_id_arg(const char *name, Datum value);
+extern Datum as_get_session(const pg_uuid_t *id);
 
 /* identity.c */
 extern const char *as_caller_user_id(void);
@@ -100,6 +142,11 @@ typedef struct AsChange
 } AsChange;
 
 extern void as_record_change(const AsChange *change);
+extern void as_record_changes(const AsChange *changes, int n);
 extern void as_notify_change(const AsChange *change);
+
+/* wait.c */
+extern void as_wait_preload_init(void);
+extern void as_wait_note_change(const pg_uuid_t *id);
 
 #endif							/* AGENT_SESSIONS_H */

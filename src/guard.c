@@ -12,6 +12,8 @@
  *	  - may not make a terminal session busy (PT409);
  *	  - bumps the version and updated_at when it changes anything, and
  *		records status and activity changes in session_events.
+ * Every UPDATE that bumps the version, the extension's own included, also
+ * wakes the session's waiters at commit (wait.c).
  * Notifications are sent only by the extension's functions, never from here.
  *
  *-------------------------------------------------------------------------
@@ -53,13 +55,45 @@ column_changed(HeapTuple oldtup, HeapTuple newtup, TupleDesc desc, int n)
 
 	if (oldnull || newnull)
 		return oldnull != newnull;
-	return !datumIsEqual(oldval, newval, att->attbyval, att->attlen);
+	/* by content: a value read from disk and the same value typed anew */
+	return !datum_image_eq(oldval, newval, att->attbyval, att->attlen);
+}
+
+/* Whether the UPDATE changes any column at all. */
+static bool
+row_changed(HeapTuple oldtup, HeapTuple newtup, TupleDesc desc)
+{
+	int			n;
+
+	for (n = 1; n <= desc->natts; n++)
+		if (!TupleDescAttr(desc, n - 1)->attisdropped &&
+			column_changed(oldtup, newtup, desc, n))
+			return true;
+	return false;
 }
 
 static char *
 label(HeapTuple tup, TupleDesc desc, int n)
 {
 	return SPI_getvalue(tup, desc, n);
+}
+
+/*
+ * An UPDATE that bumps a session's version wakes its waiters when it
+ * commits (wait.c), whatever wrote it: the extension's functions, set-based
+ * statements of its own, or a direct UPDATE.
+ */
+static void
+note_version_bump(HeapTuple oldtup, HeapTuple newtup, TupleDesc desc)
+{
+	int			version_att = attnum(desc, "version");
+	bool		isnull;
+	int64		old_version = DatumGetInt64(heap_getattr(oldtup, version_att, desc, &isnull));
+	int64		new_version = DatumGetInt64(heap_getattr(newtup, version_att, desc, &isnull));
+
+	if (old_version != new_version)
+		as_wait_note_change(DatumGetUUIDP(heap_getattr(newtup, attnum(desc, "id"),
+													   desc, &isnull)));
 }
 
 Datum
@@ -91,11 +125,14 @@ sessions_guard(PG_FUNCTION_ARGS)
 		elog(ERROR, "sessions_guard must run as a BEFORE UPDATE row trigger");
 
 	newtup = trigdata->tg_newtuple;
-	if (as_in_api_write())
-		return PointerGetDatum(newtup);
-
 	oldtup = trigdata->tg_trigtuple;
 	desc = RelationGetDescr(trigdata->tg_relation);
+
+	if (as_in_api_write())
+	{
+		note_version_bump(oldtup, newtup, desc);
+		return PointerGetDatum(newtup);
+	}
 
 	for (i = 0; i < (int) lengthof(protected_columns); i++)
 		if (column_changed(oldtup, newtup, desc, attnum(desc, protected_columns[i])))
@@ -105,9 +142,8 @@ sessions_guard(PG_FUNCTION_ARGS)
 							protected_columns[i]),
 					 errhint("Move sessions with the agent_sessions functions; they set ids, versions and timestamps.")));
 
-	/* nothing changed at all: leave the version alone */
-	if (oldtup->t_len == newtup->t_len &&
-		memcmp(oldtup->t_data, newtup->t_data, oldtup->t_len) == 0)
+	/* nothing changed at all: leave the version and updated_at alone */
+	if (!row_changed(oldtup, newtup, desc))
 		return PointerGetDatum(newtup);
 
 	status_att = attnum(desc, "status");
@@ -210,5 +246,6 @@ sessions_guard(PG_FUNCTION_ARGS)
 		SPI_finish();
 	}
 
+	note_version_bump(oldtup, newtup, desc);
 	return PointerGetDatum(newtup);
 }

@@ -85,7 +85,7 @@ heartbeat(PG_FUNCTION_ARGS)
 								" WHERE id = $1"
 								"   AND status = ANY (" AS_LIVE_STATUSES ")"
 								"   AND activity <> $3::agent_sessions.session_activity"
-								" RETURNING id, status::text, activity::text, version,"
+								" RETURNING id, status, activity, version,"
 								"   last_activity_at, organization_id, user_id",
 								3, argtypes),
 				   values, NULL, false, 1);
@@ -122,7 +122,7 @@ heartbeat(PG_FUNCTION_ARGS)
 								" WHERE id = $1"
 								"   AND status = ANY (" AS_LIVE_STATUSES ")"
 								"   AND last_activity_at <= $3"
-								" RETURNING id, status::text, activity::text, version,"
+								" RETURNING id, status, activity, version,"
 								"   last_activity_at",
 								3, argtypes),
 				   values, NULL, false, 1);
@@ -132,12 +132,17 @@ heartbeat(PG_FUNCTION_ARGS)
 		{
 			Oid			readtypes[1] = {UUIDOID};
 
+			/*
+			 * Not read-only, so that the read takes a new snapshot: when the
+			 * touch waited for a transition that made the session terminal,
+			 * the snapshot of the calling statement still shows it live.
+			 */
 			as_execute(as_keep_plan(&read_plan,
-									"SELECT id, status::text, activity::text, version,"
+									"SELECT id, status, activity, version,"
 									"   last_activity_at"
 									" FROM agent_sessions.sessions WHERE id = $1",
 									1, readtypes),
-					   values, NULL, true, 1);
+					   values, NULL, false, 1);
 			if (SPI_processed == 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_AS_NOT_FOUND),

@@ -12,6 +12,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -28,6 +29,7 @@ typedef enum ArgCheck
 {
 	CHECK_NONE,
 	CHECK_NOT_EMPTY,			/* text: at least one character when given */
+	CHECK_ID,					/* text: 1..AS_MAX_ID_LENGTH characters */
 	CHECK_OBJECT,				/* jsonb: an object when given */
 	CHECK_ARRAY,				/* jsonb: an array when given */
 	CHECK_TAGS,					/* text[]: one dimension, no NULL or empty tag */
@@ -47,29 +49,29 @@ typedef struct CreateArg
  * sets the column of the same name.
  */
 static const CreateArg create_args[] = {
-	{"user_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
+	{"user_id", TEXTOID, CHECK_ID, NULL},
 	{"prompt", TEXTOID, CHECK_NOT_EMPTY, NULL},
-	{"organization_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
-	{"workspace_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
+	{"organization_id", TEXTOID, CHECK_ID, NULL},
+	{"workspace_id", TEXTOID, CHECK_ID, NULL},
 	{"project_id", UUIDOID, CHECK_NONE, NULL},
-	{"agent_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
+	{"agent_id", TEXTOID, CHECK_ID, NULL},
 	{"agent_name", TEXTOID, CHECK_NOT_EMPTY, NULL},
-	{"machine_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
+	{"machine_id", TEXTOID, CHECK_ID, NULL},
 	{"caller_role", TEXTOID, CHECK_NOT_EMPTY, NULL},
 	{"caller_origin", TEXTOID, CHECK_NOT_EMPTY, NULL},
-	{"tenant_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
-	{"org_workspace_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
-	{"team_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
+	{"tenant_id", TEXTOID, CHECK_ID, NULL},
+	{"org_workspace_id", TEXTOID, CHECK_ID, NULL},
+	{"team_id", TEXTOID, CHECK_ID, NULL},
 	{"type", TEXTOID, CHECK_NOT_EMPTY, NULL},
 	{"model", TEXTOID, CHECK_NOT_EMPTY, NULL},
 	{"model_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
 	{"title", TEXTOID, CHECK_NONE, NULL},
 	{"preview", TEXTOID, CHECK_NONE, NULL},
 	{"workspace_element_type", TEXTOID, CHECK_NOT_EMPTY, NULL},
-	{"workspace_element_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
+	{"workspace_element_id", TEXTOID, CHECK_ID, NULL},
 	{"is_external", BOOLOID, CHECK_NONE, "false"},
 	{"source", TEXTOID, CHECK_NOT_EMPTY, NULL},
-	{"source_schedule_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
+	{"source_schedule_id", TEXTOID, CHECK_ID, NULL},
 	{"capabilities", JSONBOID, CHECK_ARRAY, "'[]'::jsonb"},
 	{"config", JSONBOID, CHECK_OBJECT, NULL},
 	{"agent_state", JSONBOID, CHECK_OBJECT, NULL},
@@ -77,7 +79,7 @@ static const CreateArg create_args[] = {
 	{"metadata", JSONBOID, CHECK_OBJECT, "'{}'::jsonb"},
 	{"inactivity_timeout", INTERVALOID, CHECK_POSITIVE, NULL},
 	{"start_timeout", INTERVALOID, CHECK_POSITIVE, NULL},
-	{"idempotency_key", TEXTOID, CHECK_NOT_EMPTY, NULL},
+	{"idempotency_key", TEXTOID, CHECK_ID, NULL},
 };
 
 #define NUM_CREATE_ARGS		((int) lengthof(create_args))
@@ -96,13 +98,22 @@ static SPIPlanPtr find_key_no_org_plan = NULL;
 static SPIPlanPtr get_plan = NULL;
 static SPIPlanPtr list_plan = NULL;
 
-static void
-invalid_argument(const char *name, const char *problem)
+/*
+ * An id a caller gives (user_id, machine_id, idempotency_key, ...): not
+ * empty, and short enough to be indexed.
+ */
+void
+as_check_id_arg(const char *name, Datum value)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid %s: %s", name, problem),
-			 errdetail("Field \"%s\" is invalid.", name)));
+	text	   *t = DatumGetTextPP(value);
+	int			len = VARSIZE_ANY_EXHDR(t);
+
+	if (len == 0)
+		as_invalid_argument(name, "must not be empty");
+	if (len > AS_MAX_ID_LENGTH &&
+		pg_mbstrlen_with_len(VARDATA_ANY(t), len) > AS_MAX_ID_LENGTH)
+		as_invalid_argument(name, psprintf("must be at most %d characters",
+										   AS_MAX_ID_LENGTH));
 }
 
 static void
@@ -114,17 +125,20 @@ check_argument(const CreateArg *arg, Datum value)
 			break;
 		case CHECK_NOT_EMPTY:
 			if (VARSIZE_ANY_EXHDR(DatumGetPointer(value)) == 0)
-				invalid_argument(arg->name, "must not be empty");
+				as_invalid_argument(arg->name, "must not be empty");
+			break;
+		case CHECK_ID:
+			as_check_id_arg(arg->name, value);
 			break;
 		case CHECK_OBJECT:
 			if (!JB_ROOT_IS_OBJECT(DatumGetJsonbP(value)) ||
 				JB_ROOT_IS_SCALAR(DatumGetJsonbP(value)))
-				invalid_argument(arg->name, "must be a JSON object");
+				as_invalid_argument(arg->name, "must be a JSON object");
 			break;
 		case CHECK_ARRAY:
 			if (!JB_ROOT_IS_ARRAY(DatumGetJsonbP(value)) ||
 				JB_ROOT_IS_SCALAR(DatumGetJsonbP(value)))
-				invalid_argument(arg->name, "must be a JSON array");
+				as_invalid_argument(arg->name, "must be a JSON array");
 			break;
 		case CHECK_TAGS:
 			{
@@ -135,15 +149,15 @@ check_argument(const CreateArg *arg, Datum value)
 				int			i;
 
 				if (ARR_NDIM(tags) > 1)
-					invalid_argument(arg->name, "must be a one-dimensional array");
+					as_invalid_argument(arg->name, "must be a one-dimensional array");
 				deconstruct_array(tags, TEXTOID, -1, false, TYPALIGN_INT,
 								  &elems, &nulls, &n);
 				for (i = 0; i < n; i++)
 				{
 					if (nulls[i])
-						invalid_argument(arg->name, "must not contain NULL");
+						as_invalid_argument(arg->name, "must not contain NULL");
 					if (VARSIZE_ANY_EXHDR(DatumGetPointer(elems[i])) == 0)
-						invalid_argument(arg->name, "must not contain an empty tag");
+						as_invalid_argument(arg->name, "must not contain an empty tag");
 				}
 				break;
 			}
@@ -153,7 +167,7 @@ check_argument(const CreateArg *arg, Datum value)
 
 				if (DatumGetInt32(DirectFunctionCall2(interval_cmp, value,
 													  IntervalPGetDatum(&zero))) <= 0)
-					invalid_argument(arg->name, "must be greater than zero");
+					as_invalid_argument(arg->name, "must be greater than zero");
 				break;
 			}
 	}
@@ -383,8 +397,9 @@ create_session(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
-static Datum
-get_session_by_uuid(pg_uuid_t *id)
+/* The row of session "id" as a composite datum; PT404 when not visible. */
+Datum
+as_get_session(const pg_uuid_t *id)
 {
 	Oid			argtypes[1] = {UUIDOID};
 	Datum		values[1];
@@ -410,14 +425,14 @@ get_session_by_uuid(pg_uuid_t *id)
 Datum
 get_session(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_DATUM(get_session_by_uuid(PG_GETARG_UUID_P(0)));
+	PG_RETURN_DATUM(as_get_session(PG_GETARG_UUID_P(0)));
 }
 
 /* get_session(text): the same for a UUID or "session_<hex>" given as text */
 Datum
 get_session_text(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_DATUM(get_session_by_uuid(as_session_id_arg(PG_GETARG_TEXT_PP(0))));
+	PG_RETURN_DATUM(as_get_session(as_session_id_arg(PG_GETARG_TEXT_PP(0))));
 }
 
 /*

@@ -64,7 +64,8 @@ as_keep_custom_plan(SPIPlanPtr *cache, const char *sql, int nargs,
 
 /*
  * Execute a kept plan.  Writes are marked as the module's own for the
- * duration of the statement so that the guard trigger lets them through.
+ * duration of the statement so that the guard trigger lets them through,
+ * and a serialization failure of a write is reported as PT409.
  */
 int
 as_execute(SPIPlanPtr plan, Datum *values, const bool *isnull,
@@ -83,16 +84,37 @@ as_execute(SPIPlanPtr plan, Datum *values, const bool *isnull,
 		ret = SPI_execute_plan(plan, values, nulls, true, count);
 	else
 	{
+		MemoryContext cxt = CurrentMemoryContext;
+
 		api_write_depth++;
 		PG_TRY();
 		{
 			ret = SPI_execute_plan(plan, values, nulls, false, count);
 		}
-		PG_FINALLY();
+		PG_CATCH();
 		{
+			ErrorData  *edata;
+
 			api_write_depth--;
+			MemoryContextSwitchTo(cxt);
+			edata = CopyErrorData();
+			if (edata->sqlerrcode != ERRCODE_T_R_SERIALIZATION_FAILURE)
+				PG_RE_THROW();
+
+			/*
+			 * Under REPEATABLE READ or SERIALIZABLE a session changed since
+			 * the snapshot cannot be written.  Report the lost race as the
+			 * conflict it is: 40001 makes PostgREST retry without end.
+			 */
+			FlushErrorState();
+			ereport(ERROR,
+					(errcode(ERRCODE_AS_CONFLICT),
+					 errmsg("session was changed by a concurrent transaction"),
+					 errdetail("A transaction at REPEATABLE READ or SERIALIZABLE isolation cannot write a row changed after its snapshot was taken."),
+					 errhint("Read the session again in a new transaction.")));
 		}
 		PG_END_TRY();
+		api_write_depth--;
 	}
 
 	if (ret < 0)
@@ -144,6 +166,19 @@ as_get_row(int row, const char *attname)
 	if (isnull)
 		elog(ERROR, "column \"%s\" of the result is null", attname);
 	return SPI_datumTransfer(value, false, -1);
+}
+
+/*
+ * Reject an argument: 22023 naming the field, which PostgREST answers with
+ * 400.  "problem" completes "invalid <name>: ...".
+ */
+void
+as_invalid_argument(const char *name, const char *problem)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid %s: %s", name, problem),
+			 errdetail("Field \"%s\" is invalid.", name)));
 }
 
 /* OID of a type named in SQL syntax, e.g. "agent_sessions.session_status". */

@@ -20,6 +20,7 @@
 #include "lib/stringinfo.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/numeric.h"
 
 PG_FUNCTION_INFO_V1(transition);
 PG_FUNCTION_INFO_V1(start_session);
@@ -27,22 +28,6 @@ PG_FUNCTION_INFO_V1(complete_session);
 PG_FUNCTION_INFO_V1(fail_session);
 PG_FUNCTION_INFO_V1(cancel_session);
 PG_FUNCTION_INFO_V1(add_usage);
-
-/* What a move writes besides the status; NULL fields leave columns alone. */
-typedef struct MoveExtras
-{
-	int64		expected_version;
-	bool		has_expected_version;
-	const char *reason;
-	const char *end_reason;
-	Datum		output;			/* jsonb or 0 */
-	Datum		error;			/* jsonb or 0 */
-	Datum		summary;		/* text or 0 */
-	Datum		output_preview; /* text or 0 */
-	Datum		machine_id;		/* text or 0 */
-	Datum		usage;			/* jsonb or 0 */
-	Datum		cost;			/* numeric or 0 */
-} MoveExtras;
 
 static SPIPlanPtr lock_plan = NULL;
 static SPIPlanPtr row_plan = NULL;
@@ -99,6 +84,19 @@ require_not_empty(const char *value, const char *name)
 				 errdetail("Field \"%s\" is invalid.", name)));
 }
 
+static void
+require_finite(Datum value, const char *name)
+{
+	if (value == (Datum) 0)
+		return;
+	if (numeric_is_nan(DatumGetNumeric(value)) ||
+		numeric_is_inf(DatumGetNumeric(value)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s: must be a finite number", name),
+				 errdetail("Field \"%s\" is invalid.", name)));
+}
+
 static const char *
 default_end_reason(AsStatus to)
 {
@@ -116,20 +114,22 @@ default_end_reason(AsStatus to)
 }
 
 /*
- * Move the locked row from its status "from" to "to" in one UPDATE and
- * return the new row (in the caller's memory context).  *activity is the
- * row's activity before, and is set to its activity after.
+ * Move the locked row of session "id" from its status "from" to "to" in
+ * one UPDATE and record the change.  *activity is the row's activity before
+ * and is set to the one after.  Returns the new row (in the memory context
+ * current at SPI_connect).  Must run inside SPI; the caller has checked the
+ * move against the lifecycle.
  *
  * With via_starting (queued -> running), the session passes through
  * starting: the UPDATE writes the end state directly, bumps the version
- * twice and both steps are recorded, queued -> starting and starting ->
+ * twice, and both steps are recorded, queued -> starting and starting ->
  * running, exactly as two single moves would record them.  (The row version
  * in between could never be seen by another transaction; writing it would
  * cost a second non-HOT update.)
  */
 static Datum
-move_step(const pg_uuid_t *id, AsStatus from, AsStatus to, bool via_starting,
-		  const char **activity, const MoveExtras *x, TimestampTz now)
+move_locked(const pg_uuid_t *id, AsStatus from, AsStatus to, bool via_starting,
+			const char **activity, const AsMoveExtras *x, TimestampTz now)
 {
 	Datum		result;
 	Oid			argtypes[MOVE_NARGS] = {
@@ -139,7 +139,7 @@ move_step(const pg_uuid_t *id, AsStatus from, AsStatus to, bool via_starting,
 	};
 	Datum		values[MOVE_NARGS];
 	bool		nulls[MOVE_NARGS];
-	const char *to_activity = NULL;
+	const char *to_activity;
 	const char *end_reason = NULL;
 	AsChange	change = {0};
 	bool		isnull;
@@ -152,13 +152,14 @@ move_step(const pg_uuid_t *id, AsStatus from, AsStatus to, bool via_starting,
 	}
 	else if (to == AS_RUNNING)
 		to_activity = "busy";
+	else
+		to_activity = *activity;
 
 	memset(values, 0, sizeof(values));
 	memset(nulls, true, sizeof(nulls));
 	values[0] = UUIDPGetDatum(id);
 	values[1] = CStringGetTextDatum(as_status_name(to));
-	if (to_activity)
-		values[2] = CStringGetTextDatum(to_activity);
+	values[2] = CStringGetTextDatum(to_activity);
 	values[3] = TimestampTzGetDatum(now);
 	values[4] = TimestampTzGetDatum(now);	/* started_at */
 	values[5] = TimestampTzGetDatum(now);	/* finished_at */
@@ -174,8 +175,7 @@ move_step(const pg_uuid_t *id, AsStatus from, AsStatus to, bool via_starting,
 	for (i = 0; i < 14; i++)
 		nulls[i] = (values[i] == (Datum) 0);
 	values[14] = Int64GetDatum(via_starting ? 2 : 1);
-	nulls[0] = nulls[1] = nulls[3] = nulls[14] = false;
-	nulls[2] = (to_activity == NULL);
+	nulls[0] = nulls[1] = nulls[2] = nulls[3] = nulls[14] = false;
 	nulls[4] = (to != AS_RUNNING);
 	nulls[5] = !AS_IS_TERMINAL(to);
 	nulls[6] = (end_reason == NULL);
@@ -183,7 +183,7 @@ move_step(const pg_uuid_t *id, AsStatus from, AsStatus to, bool via_starting,
 	as_execute(as_keep_plan(&move_plan,
 							"UPDATE agent_sessions.sessions AS s SET"
 							"  status = $2::agent_sessions.session_status,"
-							"  activity = COALESCE($3::agent_sessions.session_activity, activity),"
+							"  activity = $3::agent_sessions.session_activity,"
 							"  version = version + $15,"
 							"  updated_at = $4,"
 							"  last_activity_at = $4,"
@@ -237,6 +237,20 @@ move_step(const pg_uuid_t *id, AsStatus from, AsStatus to, bool via_starting,
 }
 
 /*
+ * One legal step of session "id", whose row the caller has locked, from
+ * status "from" to "to": update the row and record the change.  *activity
+ * is the row's activity before the step and is set to the one after it.
+ * Returns the new row (in the memory context current at SPI_connect).  Must
+ * run inside SPI; the caller has checked the move against the lifecycle.
+ */
+Datum
+as_move_locked(const pg_uuid_t *id, AsStatus from, AsStatus to,
+			   const char **activity, const AsMoveExtras *x, TimestampTz now)
+{
+	return move_locked(id, from, to, false, activity, x, now);
+}
+
+/*
  * Lock session "id" and leave its status, activity and version in
  * SPI_tuptable; PT404 if missing.  (Only those three: building a result of
  * every column would cost more than the rest of the statement.)
@@ -284,7 +298,7 @@ locked_row(const pg_uuid_t *id)
  * from queued walks through starting, recording both steps.
  */
 static Datum
-move(const pg_uuid_t *id, AsStatus to, const MoveExtras *x)
+move(const pg_uuid_t *id, AsStatus to, const AsMoveExtras *x)
 {
 	TimestampTz now = as_now();
 	AsStatus	from;
@@ -297,6 +311,7 @@ move(const pg_uuid_t *id, AsStatus to, const MoveExtras *x)
 	require_object(x->output, "output");
 	require_object(x->error, "error");
 	require_object(x->usage, "usage");
+	require_finite(x->cost, "cost");
 
 	SPI_connect();
 	lock_session(id);
@@ -330,15 +345,15 @@ move(const pg_uuid_t *id, AsStatus to, const MoveExtras *x)
 				 errdetail("The session is %s.", as_status_name(from))));
 
 	activity = as_get_text_attr(0, "activity");
-	result = move_step(id, from, to, from == AS_QUEUED && to == AS_RUNNING,
-					   &activity, x, now);
+	result = move_locked(id, from, to, from == AS_QUEUED && to == AS_RUNNING,
+						 &activity, x, now);
 
 	SPI_finish();
 	return result;
 }
 
 static void
-expected_version_arg(FunctionCallInfo fcinfo, int argno, MoveExtras *x)
+expected_version_arg(FunctionCallInfo fcinfo, int argno, AsMoveExtras *x)
 {
 	if (!PG_ARGISNULL(argno))
 	{
@@ -374,7 +389,7 @@ transition(PG_FUNCTION_ARGS)
 {
 	pg_uuid_t  *id = required_id(fcinfo, 0);
 	AsStatus	to = status_arg(fcinfo, 1);
-	MoveExtras	x = {0};
+	AsMoveExtras	x = {0};
 
 	expected_version_arg(fcinfo, 2, &x);
 	x.reason = text_arg(fcinfo, 3);
@@ -391,11 +406,11 @@ Datum
 start_session(PG_FUNCTION_ARGS)
 {
 	pg_uuid_t  *id = required_id(fcinfo, 0);
-	MoveExtras	x = {0};
+	AsMoveExtras	x = {0};
 
 	x.machine_id = optional_arg(fcinfo, 1);
-	require_not_empty(x.machine_id ? TextDatumGetCString(x.machine_id) : NULL,
-					  "machine_id");
+	if (x.machine_id)
+		as_check_id_arg("machine_id", x.machine_id);
 	expected_version_arg(fcinfo, 2, &x);
 	x.reason = text_arg(fcinfo, 3);
 	PG_RETURN_DATUM(move(id, AS_RUNNING, &x));
@@ -409,7 +424,7 @@ Datum
 complete_session(PG_FUNCTION_ARGS)
 {
 	pg_uuid_t  *id = required_id(fcinfo, 0);
-	MoveExtras	x = {0};
+	AsMoveExtras	x = {0};
 
 	x.output = optional_arg(fcinfo, 1);
 	x.summary = optional_arg(fcinfo, 2);
@@ -431,7 +446,7 @@ Datum
 fail_session(PG_FUNCTION_ARGS)
 {
 	pg_uuid_t  *id = required_id(fcinfo, 0);
-	MoveExtras	x = {0};
+	AsMoveExtras	x = {0};
 	Datum		error = optional_arg(fcinfo, 1);
 
 	require_object(error, "error");
@@ -459,7 +474,7 @@ Datum
 cancel_session(PG_FUNCTION_ARGS)
 {
 	pg_uuid_t  *id = required_id(fcinfo, 0);
-	MoveExtras	x = {0};
+	AsMoveExtras	x = {0};
 
 	x.reason = text_arg(fcinfo, 1);
 	expected_version_arg(fcinfo, 2, &x);
@@ -492,6 +507,13 @@ add_usage(PG_FUNCTION_ARGS)
 	values[3] = TimestampTzGetDatum(now);
 	nulls[3] = false;
 	require_object(values[1], "usage");
+	require_finite(values[2], "cost");
+
+	/* nothing to add: nothing changes, so the version stays */
+	if ((nulls[1] || JB_ROOT_COUNT(DatumGetJsonbP(values[1])) == 0) &&
+		(nulls[2] || DatumGetBool(DirectFunctionCall2(numeric_eq, values[2],
+													  NumericGetDatum(int64_to_numeric(0))))))
+		PG_RETURN_DATUM(as_get_session(id));
 
 	SPI_connect();
 	as_execute(as_keep_plan(&usage_plan,

@@ -1,11 +1,13 @@
 -- Identity and row-level security
 --
 -- A caller sees and changes only the sessions of the organization in its
--- claims, or, without an organization claim, only its own.  A caller with
--- neither claim sees nothing.  Owners of the tables (and superusers) are
--- not subject to these policies.  The policies use only plain comparisons
--- of columns with the claim functions, the forms Citus evaluates on its
--- workers.
+-- claims, or, without an organization claim, only its own sessions that
+-- belong to no organization (so a caller without one cannot write into an
+-- organization's sessions).  A caller with neither claim sees nothing.
+-- Owners of the tables (and superusers) are not subject to these policies.
+-- The policies use only CASE, "column IS NULL" and plain comparisons of
+-- columns with the claim functions, the forms Citus evaluates on its
+-- workers (no IS NULL on function results, no subqueries).
 
 CREATE FUNCTION @extschema@.caller_user_id()
 RETURNS text
@@ -29,16 +31,20 @@ ALTER TABLE @extschema@.session_events ENABLE ROW LEVEL SECURITY;
 CREATE POLICY sessions_tenant ON @extschema@.sessions
     USING (CASE WHEN @extschema@.caller_organization_id() OPERATOR(pg_catalog.<>) ''
                 THEN organization_id OPERATOR(pg_catalog.=) @extschema@.caller_organization_id()
-                ELSE user_id OPERATOR(pg_catalog.=) @extschema@.caller_user_id() END)
+                ELSE organization_id IS NULL
+                     AND user_id OPERATOR(pg_catalog.=) @extschema@.caller_user_id() END)
     WITH CHECK (CASE WHEN @extschema@.caller_organization_id() OPERATOR(pg_catalog.<>) ''
                      THEN organization_id OPERATOR(pg_catalog.=) @extschema@.caller_organization_id()
-                     ELSE user_id OPERATOR(pg_catalog.=) @extschema@.caller_user_id() END);
+                     ELSE organization_id IS NULL
+                          AND user_id OPERATOR(pg_catalog.=) @extschema@.caller_user_id() END);
 
 CREATE POLICY session_events_tenant ON @extschema@.session_events
     USING (CASE WHEN @extschema@.caller_organization_id() OPERATOR(pg_catalog.<>) ''
                 THEN organization_id OPERATOR(pg_catalog.=) @extschema@.caller_organization_id()
-                ELSE user_id OPERATOR(pg_catalog.=) @extschema@.caller_user_id() END)
+                ELSE organization_id IS NULL
+                     AND user_id OPERATOR(pg_catalog.=) @extschema@.caller_user_id() END)
     WITH CHECK (CASE WHEN @extschema@.caller_organization_id() OPERATOR(pg_catalog.<>) ''
                      THEN organization_id OPERATOR(pg_catalog.=) @extschema@.caller_organization_id()
-                     ELSE user_id OPERATOR(pg_catalog.=) @extschema@.caller_user_id() END);
+                     ELSE organization_id IS NULL
+                          AND user_id OPERATOR(pg_catalog.=) @extschema@.caller_user_id() END);
 

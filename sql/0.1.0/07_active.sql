@@ -1,0 +1,27 @@
+
+-- The active window: sessions with activity in the last few minutes
+--
+-- Live sessions come from the sessions_live_*_idx indexes (filtered on
+-- last_activity_at, which no index holds so that heartbeats stay HOT);
+-- sessions that finished inside the window come from the
+-- sessions_finished_*_idx indexes on (scope, finished_at).  This index
+-- serves the same for a call without a scope.
+
+CREATE INDEX sessions_finished_idx ON @extschema@.sessions (finished_at)
+    WHERE finished_at IS NOT NULL;
+
+CREATE FUNCTION @extschema@.active_sessions(
+    within                  interval DEFAULT '5 minutes',
+    organization_id         text DEFAULT NULL,
+    project_id              uuid DEFAULT NULL,
+    user_id                 text DEFAULT NULL,
+    agent_id                text DEFAULT NULL,
+    after_last_activity_at  timestamptz DEFAULT NULL,
+    after_id                uuid DEFAULT NULL,
+    page_size               integer DEFAULT 100)
+RETURNS SETOF @extschema@.sessions
+LANGUAGE c STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'active_sessions';
+COMMENT ON FUNCTION @extschema@.active_sessions(interval, text, uuid, text, text, timestamptz, uuid, integer) IS
+    'Sessions whose last activity lies within the last "within" (default 5 minutes, must be positive), including sessions that ended inside it, newest activity first. Every scope given must match; with none, the scope is the caller''s organization claim, else its user claim, else every session the caller may see. For the next page pass the last row''s last_activity_at and id as after_last_activity_at and after_id (page_size 1..10000, default 100).';
