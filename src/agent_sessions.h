@@ -106,6 +106,8 @@ extern SPIPlanPtr as_keep_plan(SPIPlanPtr *cache, const char *sql,
 							   int nargs, Oid *argtypes);
 extern SPIPlanPtr as_keep_custom_plan(SPIPlanPtr *cache, const char *sql,
 									  int nargs, Oid *argtypes);
+extern SPIPlanPtr as_keep_generic_plan(SPIPlanPtr *cache, const char *sql,
+									   int nargs, Oid *argtypes);
 extern int	as_execute(SPIPlanPtr plan, Datum *values, const bool *isnull,
 					   bool read_only, long count);
 extern Datum as_get_attr(int row, const char *attname, bool *isnull);

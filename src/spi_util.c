@@ -63,6 +63,21 @@ as_keep_custom_plan(SPIPlanPtr *cache, const char *sql, int nargs,
 }
 
 /*
+ * A kept statement that always runs its generic plan.  The plan cache would
+ * otherwise plan each call afresh whenever a generic plan looks dearer than
+ * a custom one, which for a range on a bound timestamp ("finished_at >=
+ * $1", estimated at a third of the table) is always: the planning then
+ * costs several times the execution.
+ */
+SPIPlanPtr
+as_keep_generic_plan(SPIPlanPtr *cache, const char *sql, int nargs,
+					 Oid *argtypes)
+{
+	return prepare_and_keep(cache, sql, nargs, argtypes,
+							CURSOR_OPT_GENERIC_PLAN);
+}
+
+/*
  * Execute a kept plan.  Writes are marked as the module's own for the
  * duration of the statement so that the guard trigger lets them through,
  * and a serialization failure of a write is reported as PT409.
