@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# active_sessions latency (p50, p99) at growing table sizes, against the
+# plain query over the twin.
+. "$(dirname "$0")/../lib.sh"
+
+title "4. active_sessions latency against table size"
+echo "TITLE|plot:active_sessions|active_sessions(project_id => …): latency per call, 1 client"
+
+if [ "$(sql "SELECT count(*) FROM pg_proc WHERE proname = 'active_sessions'
+              AND pronamespace = 'agent_sessions'::regnamespace")" = 0 ]; then
+	note "Skipped: this build has no agent_sessions.active_sessions()."
+	exit 0
+fi
+setup_twin
+if ! err=$(sql "SELECT count(*) FROM agent_sessions.active_sessions(project_id => bench.project_id(1))" 2>&1); then
+	note "Skipped: agent_sessions.active_sessions(project_id => …) failed: ${err//$'\n'/ }"
+	exit 0
+fi
+
+if quick; then
+	sizes=${BENCH_ACTIVE_SIZES:-100000 1000000}
+	seconds=3
+else
+	sizes=${BENCH_ACTIVE_SIZES:-100000 1000000 10000000}
+	seconds=5
+fi
+rounds=2
+variants=(ext=active_ext.sql plain=active_plain.sql naive=active_plain_naive.sql)
+
+prev=0
+for n in $sizes; do
+	h=$(human "$n")
+	log "growing both tables to $n sessions"
+	t0=$(date +%s)
+	fill $((prev + 1)) "$n" mixed
+	log "loaded in $(($(date +%s) - t0)) s"
+	prev=$n
+
+	# warm up, then A, B, C, A, B, C
+	for spec in "${variants[@]}"; do
+		pgbench_tps "warm-$h-${spec%%=*}" 1 1 "$sql_dir/${spec#*=}" >/dev/null
+	done
+	for r in $(seq 1 "$rounds"); do
+		for spec in "${variants[@]}"; do
+			v=${spec%%=*}
+			tps=$(pgbench_tps "lat-$h-$v-$r" 1 "$seconds" "$sql_dir/${spec#*=}" \
+				-l --log-prefix="$out/lat-$h-$v-r$r")
+			log "$v at $h: $tps calls/s"
+		done
+	done
+	read -r e50 e99 en <<<"$(percentiles "$out/lat-$h-ext-r")"
+	read -r p50 p99 pn <<<"$(percentiles "$out/lat-$h-plain-r")"
+	read -r _ n99 nn <<<"$(percentiles "$out/lat-$h-naive-r")"
+	rows=$(sql "SELECT round(avg((SELECT count(*) FROM agent_sessions.active_sessions(project_id => bench.project_id(p)))), 1)
+	              FROM generate_series(1, 1000, 7) AS p")
+	rows_plain=$(sql "SELECT round(avg((SELECT count(*) FROM plain.sessions
+	                                     WHERE project_id = bench.project_id(p)
+	                                       AND last_activity_at >= now() - interval '5 minutes'
+	                                       AND (status IN ('queued', 'starting', 'running')
+	                                            OR finished_at >= now() - interval '5 minutes'))), 1)
+	                    FROM generate_series(1, 1000, 7) AS p")
+
+	result "p50 at $h sessions" "$e50" ms "$p50" "$(ratio "$e50" "$p50")"
+	result "p99 at $h sessions" "$e99" ms "$p99" "$(ratio "$e99" "$p99")"
+	[ "$n" = 1000000 ] && target "p99 at $h sessions" "≤ 2 ms"
+	result "p99 at $h sessions, vs the one-index plain query" "$e99" ms "$n99" "$(ratio "$e99" "$n99")"
+	result "rows per call at $h sessions" "$rows" rows "$rows_plain" -
+	cmd "p50 at $h sessions" "$(pgbench_cmd 1 "$seconds" active_ext.sql -l), then active_plain.sql"
+	cmd "p99 at $h sessions, vs the one-index plain query" "$(pgbench_cmd 1 "$seconds" active_ext.sql -l), then active_plain_naive.sql"
+	note "At $h sessions: $en, $pn and $nn calls measured (agent_sessions, plain, one-index plain)."
+	plot active_sessions "agent_sessions p50" "$n" "$e50"
+	plot active_sessions "agent_sessions p99" "$n" "$e99"
+	plot active_sessions "plain SQL p50" "$n" "$p50"
+	plot active_sessions "plain SQL p99" "$n" "$p99"
+
+	sql "EXPLAIN (COSTS OFF) $(sed -e '/^\\set/d' -e '/^--/d' -e 's/:p/1/g' "$sql_dir/active_plain.sql")" \
+		>"$out/plan-plain-$h.txt"
+done
+
+note "Data (bench.fill in bench/sql/setup.sql): 1,000 projects; 1% of the sessions live (running, last activity spread over the past 10 minutes, so about half are inside the window); the others finished about 250 ms apart going back in time (100k sessions reach 7 hours back, 10M sessions 29 days), so about 1,200 finished inside the 5-minute window at every size. Each call asks for one random project's sessions active within the default 5 minutes (page_size 100). Tables grow in place between sizes, then VACUUM (ANALYZE)."
+note "The plain twin (bench/sql/active_plain.sql) is the same query written by hand over the same partial indexes: live sessions by project, UNION ALL sessions finished inside the window by (project_id, finished_at). The one-index plain query (bench/sql/active_plain_naive.sql) filters project_id and last_activity_at directly, as one would without those indexes. One client, pgbench -l per-transaction logs; p50 and p99 over all rounds."
