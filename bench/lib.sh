@@ -84,11 +84,12 @@ pgbench_cmd() {
 	echo "pgbench -n -M prepared -c $clients -j $clients -T $seconds -f bench/sql/$(basename "$script")${*:+ $*}"
 }
 
-# upd_counts TABLE: "n_tup_upd n_tup_hot_upd" of a table.
+# upd_counts TABLE: "n_tup_upd n_tup_hot_upd autovacuums+autoanalyzes" of a
+# table.
 upd_counts() {
 	wait_quiet
-	sql "SELECT n_tup_upd || ' ' || n_tup_hot_upd FROM pg_stat_user_tables
-	      WHERE relid = '$1'::regclass"
+	sql "SELECT n_tup_upd || ' ' || n_tup_hot_upd || ' ' || (autovacuum_count + autoanalyze_count)
+	       FROM pg_stat_user_tables WHERE relid = '$1'::regclass"
 }
 
 # percentiles LOG_PREFIX [FROM_EPOCH TO_EPOCH]: "p50 p99 count" in ms of the
@@ -117,15 +118,16 @@ human() {
 		else print n }'
 }
 
-# Bulk loading: fill FIRST LAST KIND fills agent_sessions.sessions and
-# plain.sessions with the same rows (bench.fill), both at once.  When the
+# Bulk loading: fill FIRST LAST KIND [NOW0] fills agent_sessions.sessions and
+# plain.sessions with the same rows (bench.fill, times relative to NOW0,
+# default now()), both at once.  When the
 # load is large against what the tables hold, their secondary indexes are
 # dropped and rebuilt afterwards (much faster than row-by-row index
 # inserts); either way both tables end with exactly their original indexes.
 # Then VACUUM (ANALYZE), so the measurements do not race autovacuum.
 fill() {
-	local first=$1 last=$2 kind=$3 now0 rebuild=no have tbl pids=()
-	now0=$(sql "SELECT now()")
+	local first=$1 last=$2 kind=$3 now0=${4:-} rebuild=no have tbl pids=()
+	[ -n "$now0" ] || now0=$(sql "SELECT now()")
 	have=$(sql "SELECT count(*) FROM plain.sessions")
 	[ $((last - first + 1)) -gt $((have + 200000)) ] && rebuild=yes
 	for tbl in agent_sessions.sessions plain.sessions; do
@@ -161,18 +163,20 @@ fill() {
 # and the array pgbench_opts (extra pgbench options) apply to all.  Sets
 # TPS[NAME] (the median) and RUNS[NAME] (each round's tps); when
 # HOT_TABLE[NAME] names a table, also UPD[NAME] and HOT[NAME]: the updates
-# and HOT updates of that table during NAME's runs.
-declare -A TPS RUNS HOT_TABLE UPD HOT
+# and HOT updates of that table during NAME's runs, and AUTOVAC[NAME]: how
+# many of those runs an autovacuum or autoanalyze of the table overlapped.
+declare -A TPS RUNS HOT_TABLE UPD HOT AUTOVAC
 pgbench_opts=()
 ab_run=0
 ab_tps() {
-	local clients=$1 seconds=$2 rounds=$3 r spec name tps before after
+	local clients=$1 seconds=$2 rounds=$3 r spec name tps before after u0 h0 v0 u1 h1 v1
 	shift 3
 	for spec; do
 		name=${spec%%=*}
 		RUNS[$name]=""
 		UPD[$name]=0
 		HOT[$name]=0
+		AUTOVAC[$name]=0
 	done
 	for r in $(seq 1 "$rounds"); do
 		for spec; do
@@ -184,9 +188,16 @@ ab_tps() {
 			RUNS[$name]+="${RUNS[$name]:+ / }$(printf '%.0f' "$tps")"
 			if [ -n "${HOT_TABLE[$name]:-}" ]; then
 				after=$(upd_counts "${HOT_TABLE[$name]}")
-				UPD[$name]=$((UPD[$name] + ${after% *} - ${before% *}))
-				HOT[$name]=$((HOT[$name] + ${after#* } - ${before#* }))
-				tps+=" ($((${after#* } - ${before#* })) of $((${after% *} - ${before% *})) updates HOT)"
+				read -r u0 h0 v0 <<<"$before"
+				read -r u1 h1 v1 <<<"$after"
+				UPD[$name]=$((UPD[$name] + u1 - u0))
+				HOT[$name]=$((HOT[$name] + h1 - h0))
+				tps+=" ($((h1 - h0)) of $((u1 - u0)) updates HOT"
+				if [ "$v1" != "$v0" ]; then
+					AUTOVAC[$name]=$((AUTOVAC[$name] + 1))
+					tps+=", autovacuum or autoanalyze ran"
+				fi
+				tps+=")"
 			fi
 			log "$name, $clients client(s), ${PGOPTIONS:-default settings}: $tps tx/s"
 		done

@@ -5,7 +5,7 @@
 title "1. create_session vs INSERT … RETURNING"
 setup_twin
 
-if quick; then clients_list=(2); seconds=3; else clients_list=(1 2); seconds=4; fi
+if quick; then clients_list=(2); seconds=3; else clients_list=(1 2); seconds=3; fi
 if quick; then rounds=2; else rounds=3; fi
 
 for sc in off on; do

@@ -6,7 +6,7 @@ title "3. start → complete lifecycle vs the guarded UPDATEs"
 setup_twin
 sql "CREATE SEQUENCE bench.lifecycle_ext; CREATE SEQUENCE bench.lifecycle_plain"
 
-if quick; then clients_list=(2); seconds=3; pool=200000; else clients_list=(1 2); seconds=4; pool=600000; fi
+if quick; then clients_list=(2); seconds=3; pool=200000; else clients_list=(1 2); seconds=3; pool=600000; fi
 if quick; then rounds=2; else rounds=3; fi
 
 # One pool of fresh queued sessions, the same in both tables; each variant

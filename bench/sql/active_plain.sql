@@ -6,12 +6,12 @@ SELECT * FROM (
     SELECT * FROM plain.sessions
      WHERE project_id = bench.project_id(:p)
        AND status IN ('queued', 'starting', 'running')
-       AND last_activity_at >= now() - interval '5 minutes'
+       AND last_activity_at >= now() - make_interval(secs => :within)
     UNION ALL
     SELECT * FROM plain.sessions
      WHERE project_id = bench.project_id(:p)
-       AND finished_at >= now() - interval '5 minutes'
-       AND last_activity_at >= now() - interval '5 minutes'
+       AND finished_at >= now() - make_interval(secs => :within)
+       AND last_activity_at >= now() - make_interval(secs => :within)
 ) AS s
 ORDER BY last_activity_at DESC, id DESC
 LIMIT 100;

@@ -3,6 +3,6 @@
 \set p random(1, 1000)
 SELECT * FROM plain.sessions
  WHERE project_id = bench.project_id(:p)
-   AND last_activity_at >= now() - interval '5 minutes'
+   AND last_activity_at >= now() - make_interval(secs => :within)
  ORDER BY last_activity_at DESC, id DESC
  LIMIT 100;
