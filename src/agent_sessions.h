@@ -64,6 +64,12 @@ extern AsStatus as_status_from_name(const char *name);
 extern AsActivity as_activity_from_name(const char *name);
 extern bool as_transition_allowed(AsStatus from, AsStatus to);
 
+/* sessions.c */
+#define AS_MAX_KEY_BYTES	512
+extern const char *const as_key_columns[];
+extern const int as_num_key_columns;
+extern void as_check_key_length(const char *name, Datum value);
+
 /* spi_util.c */
 extern SPIPlanPtr as_keep_plan(SPIPlanPtr *cache, const char *sql,
 							   int nargs, Oid *argtypes);

@@ -7,6 +7,7 @@
  */
 #include "agent_sessions.h"
 
+#include "access/detoast.h"
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
@@ -28,6 +29,7 @@ typedef enum ArgCheck
 {
 	CHECK_NONE,
 	CHECK_NOT_EMPTY,			/* text: at least one character when given */
+	CHECK_KEY,					/* text: not empty, and short enough to index */
 	CHECK_OBJECT,				/* jsonb: an object when given */
 	CHECK_ARRAY,				/* jsonb: an array when given */
 	CHECK_TAGS,					/* text[]: one dimension, no NULL or empty tag */
@@ -47,12 +49,12 @@ typedef struct CreateArg
  * sets the column of the same name.
  */
 static const CreateArg create_args[] = {
-	{"user_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
+	{"user_id", TEXTOID, CHECK_KEY, NULL},
 	{"prompt", TEXTOID, CHECK_NOT_EMPTY, NULL},
-	{"organization_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
+	{"organization_id", TEXTOID, CHECK_KEY, NULL},
 	{"workspace_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
 	{"project_id", UUIDOID, CHECK_NONE, NULL},
-	{"agent_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
+	{"agent_id", TEXTOID, CHECK_KEY, NULL},
 	{"agent_name", TEXTOID, CHECK_NOT_EMPTY, NULL},
 	{"machine_id", TEXTOID, CHECK_NOT_EMPTY, NULL},
 	{"caller_role", TEXTOID, CHECK_NOT_EMPTY, NULL},
@@ -77,7 +79,7 @@ static const CreateArg create_args[] = {
 	{"metadata", JSONBOID, CHECK_OBJECT, "'{}'::jsonb"},
 	{"inactivity_timeout", INTERVALOID, CHECK_POSITIVE, NULL},
 	{"start_timeout", INTERVALOID, CHECK_POSITIVE, NULL},
-	{"idempotency_key", TEXTOID, CHECK_NOT_EMPTY, NULL},
+	{"idempotency_key", TEXTOID, CHECK_KEY, NULL},
 };
 
 #define NUM_CREATE_ARGS		((int) lengthof(create_args))
@@ -105,6 +107,28 @@ invalid_argument(const char *name, const char *problem)
 			 errdetail("Field \"%s\" is invalid.", name)));
 }
 
+/*
+ * The text columns B-tree indexes cover (the tenancy keys and the
+ * idempotency key) hold at most AS_MAX_KEY_BYTES, so that an index entry
+ * always fits on its page: a longer value is an invalid argument naming its
+ * field, not an index error (54000) after the row was built.
+ */
+const char *const as_key_columns[] = {
+	"organization_id", "user_id", "agent_id", "idempotency_key"
+};
+const int	as_num_key_columns = lengthof(as_key_columns);
+
+void
+as_check_key_length(const char *name, Datum value)
+{
+	if (toast_raw_datum_size(value) - VARHDRSZ > AS_MAX_KEY_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s: must be at most %d bytes long", name,
+						AS_MAX_KEY_BYTES),
+				 errdetail("Field \"%s\" is invalid.", name)));
+}
+
 static void
 check_argument(const CreateArg *arg, Datum value)
 {
@@ -115,6 +139,11 @@ check_argument(const CreateArg *arg, Datum value)
 		case CHECK_NOT_EMPTY:
 			if (VARSIZE_ANY_EXHDR(DatumGetPointer(value)) == 0)
 				invalid_argument(arg->name, "must not be empty");
+			break;
+		case CHECK_KEY:
+			if (VARSIZE_ANY_EXHDR(DatumGetPointer(value)) == 0)
+				invalid_argument(arg->name, "must not be empty");
+			as_check_key_length(arg->name, value);
 			break;
 		case CHECK_OBJECT:
 			if (!JB_ROOT_IS_OBJECT(DatumGetJsonbP(value)) ||
