@@ -145,9 +145,9 @@ as_session_id_arg(text *id)
 	/* anything longer than the longest valid form is rejected unparsed */
 	if (len > 64)
 	{
-		/* the first 32 bytes, cut at a character boundary */
-		str = text_to_cstring((text *) PG_DETOAST_DATUM_SLICE(PointerGetDatum(id), 0, 40));
-		str[pg_mbcliplen(str, strlen(str), 32)] = '\0';
+		/* the first 40 bytes, cut at a character boundary */
+		str = text_to_cstring((text *) PG_DETOAST_DATUM_SLICE(PointerGetDatum(id), 0, 44));
+		str[pg_mbcliplen(str, strlen(str), 40)] = '\0';
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid session id: \"%s...\"", str),
