@@ -38,6 +38,26 @@ crash() {
 		kill -KILL "$pid" 2>/dev/null || true
 	done
 	echo "killed the postmaster ($pm) and $(echo $children | wc -w) server processes with SIGKILL"
+
+	# wait until they are gone (or dead but not yet reaped)
+	for _ in $(seq 1 60); do
+		alive=0
+		for pid in $pm $children; do
+			case "$(ps -o stat= -p "$pid" 2>/dev/null)" in
+			"" | Z*) ;;
+			*) alive=1 ;;
+			esac
+		done
+		[ "$alive" -eq 0 ] && break
+		sleep 0.5
+	done
+	# An init that has not reaped the dead postmaster yet leaves its pid
+	# alive to kill(pid, 0), and pg_ctl would take the cluster for running:
+	# drop the stale pid file then, as an administrator would.
+	if [ -n "$(ps -o stat= -p "$pm" 2>/dev/null)" ]; then
+		echo "the dead postmaster is not reaped yet: removing its stale postmaster.pid"
+		rm -f "$dir/data/postmaster.pid"
+	fi
 }
 
 ok=0
@@ -52,9 +72,12 @@ for round in $(seq 1 "$rounds"); do
 
 	"$rel_top/scripts/cluster.sh" start "$dir"
 	rel_wait_ready
-	if ! grep -q 'redo done\|database system was not properly shut down' "$dir/server.log"; then
+	recoveries=$(grep -c 'database system was not properly shut down; automatic recovery in progress' "$dir/server.log" || true)
+	if [ "$recoveries" -ne "$round" ]; then
 		echo "the restart did not go through crash recovery"
 		ok=1
+	else
+		echo "crash recovery: $(grep -o 'redo done at [0-9A-F/]*' "$dir/server.log" | tail -n 1)"
 	fi
 	echo "after restart:"
 	rel_check "$db" "$work/acks" || ok=1

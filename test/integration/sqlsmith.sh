@@ -44,7 +44,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION agent_sessions;
 CREATE ROLE smith LOGIN;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA agent_sessions TO smith;
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA agent_sessions TO smith;
+GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA agent_sessions TO smith;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA agent_sessions TO smith;
 ALTER ROLE smith SET request.jwt.claims = '{"sub": "user_smith"}';
 ALTER ROLE smith SET statement_timeout = '2s';

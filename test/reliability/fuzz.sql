@@ -201,7 +201,12 @@ SELECT p.oid::regprocedure AS fn,
        p.pronargs::int AS nargs,
        (p.pronargs - p.pronargdefaults)::int AS nrequired,
        p.proargtypes::regtype[] AS argtypes,
-       coalesce(p.proargnames[1:p.pronargs], '{}') AS argnames,
+       -- the names of the input arguments (OUT arguments are not passed)
+       CASE WHEN p.proargnames IS NULL THEN '{}'
+            WHEN p.proargmodes IS NULL THEN p.proargnames
+            ELSE coalesce((SELECT array_agg(a.name ORDER BY a.i)
+                             FROM unnest(p.proargnames, p.proargmodes) WITH ORDINALITY AS a(name, mode, i)
+                            WHERE a.mode IN ('i', 'b', 'v')), '{}') END AS argnames,
        p.prorettype = 'trigger'::regtype AS is_trigger
   FROM pg_proc p
  WHERE p.pronamespace::regnamespace::text IN ('agent_sessions', 'agent_sessions_api');
