@@ -23,40 +23,71 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# cluster.sh stages PostgreSQL and makes the cluster; the postmaster itself
+# runs as a child of this script, so that once killed it is reaped at once
+# (an init that reaps late would leave it looking alive to pg_ctl and to
+# the socket lock file, and the restart would be refused).
 "$rel_top/scripts/cluster.sh" start "$dir"
+"$rel_top/scripts/cluster.sh" stop "$dir"
+bin=$(dirname "$(find "$dir/pg" -path '*/bin/postgres' | head -n 1)")
 export PGHOST=$dir PGPORT=5432 PGUSER=postgres
+
+start_server() {
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u postgres -- "$bin/postgres" -D "$dir/data" >>"$dir/server.log" 2>&1 &
+	else
+		"$bin/postgres" -D "$dir/data" >>"$dir/server.log" 2>&1 &
+	fi
+	rel_wait_ready
+}
+start_server
 rel_fresh_db "$db"
 rel_soak_setup "$db"
 
+# The state letter of process $1 (R, S, D, Z, ...), empty when it is gone
+state() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	stat=${stat##*) }
+	echo "${stat%% *}"
+}
+
+# The ids of the children of process $1
+children_of() {
+	local status
+	for status in /proc/[0-9]*/status; do
+		if grep -q "^PPid:[[:space:]]*$1\$" "$status" 2>/dev/null; then
+			basename "$(dirname "$status")"
+		fi
+	done
+}
+
 # kill -9 the postmaster, then its remaining children, by their ids
 crash() {
-	local pm children
+	local pm children pid alive
 	pm=$(head -n 1 "$dir/data/postmaster.pid")
-	children=$(ps -o pid= --ppid "$pm" || true)
+	children=$(children_of "$pm")
 	kill -KILL "$pm"
 	for pid in $children; do
 		kill -KILL "$pid" 2>/dev/null || true
 	done
 	echo "killed the postmaster ($pm) and $(echo $children | wc -w) server processes with SIGKILL"
 
-	# wait until they are gone (or dead but not yet reaped)
+	# wait until they are gone (the children may stay unreaped zombies)
 	for _ in $(seq 1 60); do
 		alive=0
 		for pid in $pm $children; do
-			case "$(ps -o stat= -p "$pid" 2>/dev/null)" in
-			"" | Z*) ;;
+			case "$(state "$pid")" in
+			"" | Z) ;;
 			*) alive=1 ;;
 			esac
 		done
-		[ "$alive" -eq 0 ] && break
+		[ "$alive" -eq 0 ] && [ -z "$(state "$pm")" ] && break
 		sleep 0.5
 	done
-	# An init that has not reaped the dead postmaster yet leaves its pid
-	# alive to kill(pid, 0), and pg_ctl would take the cluster for running:
-	# drop the stale pid file then, as an administrator would.
-	if [ -n "$(ps -o stat= -p "$pm" 2>/dev/null)" ]; then
-		echo "the dead postmaster is not reaped yet: removing its stale postmaster.pid"
-		rm -f "$dir/data/postmaster.pid"
+	if [ -n "$(state "$pm")" ]; then
+		echo "the killed postmaster is still there"
+		return 1
 	fi
 }
 
@@ -70,8 +101,7 @@ for round in $(seq 1 "$rounds"); do
 	wait "$bench" || true          # its clients lost their server: expected
 	echo "operations before the crash: $(rel_workload_summary "$work/pgbench-$round.log")"
 
-	"$rel_top/scripts/cluster.sh" start "$dir"
-	rel_wait_ready
+	start_server
 	recoveries=$(grep -c 'database system was not properly shut down; automatic recovery in progress' "$dir/server.log" || true)
 	if [ "$recoveries" -ne "$round" ]; then
 		echo "the restart did not go through crash recovery"

@@ -20,7 +20,10 @@ seed=${SQLSMITH_SEED:-$RANDOM}
 if ! command -v sqlsmith >/dev/null; then
 	if [ "$(id -u)" -eq 0 ]; then
 		echo "installing sqlsmith (Debian package)"
-		DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq --no-install-recommends sqlsmith >/dev/null ||
+		export DEBIAN_FRONTEND=noninteractive
+		timeout 300 apt-get install -y -qq --no-install-recommends sqlsmith >/dev/null 2>&1 ||
+			{ timeout 300 apt-get update -qq >/dev/null 2>&1 &&
+			  timeout 300 apt-get install -y -qq --no-install-recommends sqlsmith >/dev/null 2>&1; } ||
 			true
 	fi
 	if ! command -v sqlsmith >/dev/null; then
