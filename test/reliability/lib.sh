@@ -81,7 +81,7 @@ rel_check() {
 	missing_table=$(psql -X -At -d "$db" -c \
 		"SELECT count(*) FROM soak.ack a WHERE NOT EXISTS (SELECT FROM agent_sessions.sessions s WHERE s.id = a.id)")
 	if [ -n "$ackfile" ] && [ -f "$ackfile" ]; then
-		acked=$(grep -cE '^[0-9a-f-]{36}$' "$ackfile" || true)
+		acked=$(grep -E '^[0-9a-f-]{36}$' "$ackfile" | sort -u | wc -l)
 		missing_file=$(grep -E '^[0-9a-f-]{36}$' "$ackfile" | sort -u |
 			psql -X -At -d "$db" -c "CREATE TEMP TABLE seen (id uuid)" \
 				-c "\\copy seen FROM pstdin" \
@@ -98,7 +98,7 @@ rel_check() {
 		(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM soak.not_found),
 		(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM soak.sweeps),
 		(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM soak.waits))"
-	echo "acknowledged creates: $acked seen by clients, $missing_file of them missing; $missing_table missing from the ack table"
+	echo "acknowledged creates: $acked sessions seen by clients, $missing_file of them missing; $missing_table missing from the ack table"
 	echo "invariant violations: $violations"
 
 	[ "$violations" -eq 0 ] && [ "$missing_table" -eq 0 ] && [ "$missing_file" -eq 0 ]
