@@ -58,6 +58,22 @@ column_changed(HeapTuple oldtup, HeapTuple newtup, TupleDesc desc, int n)
 	return !datumIsEqual(oldval, newval, att->attbyval, att->attlen);
 }
 
+/*
+ * Whether any column differs.  (The tuples themselves never compare equal:
+ * the old one carries its header, the new one is freshly formed.)
+ */
+static bool
+row_changed(HeapTuple oldtup, HeapTuple newtup, TupleDesc desc)
+{
+	int			n;
+
+	for (n = 1; n <= desc->natts; n++)
+		if (!TupleDescAttr(desc, n - 1)->attisdropped &&
+			column_changed(oldtup, newtup, desc, n))
+			return true;
+	return false;
+}
+
 static char *
 label(HeapTuple tup, TupleDesc desc, int n)
 {
@@ -125,8 +141,7 @@ sessions_guard(PG_FUNCTION_ARGS)
 	}
 
 	/* nothing changed at all: leave the version alone */
-	if (oldtup->t_len == newtup->t_len &&
-		memcmp(oldtup->t_data, newtup->t_data, oldtup->t_len) == 0)
+	if (!row_changed(oldtup, newtup, desc))
 		return PointerGetDatum(newtup);
 
 	status_att = attnum(desc, "status");

@@ -4,7 +4,7 @@
 BEGIN;
 CREATE EXTENSION pgtap;
 CREATE EXTENSION agent_sessions;
-SELECT plan(12);
+SELECT plan(14);
 
 SELECT (agent_sessions.create_session(user_id => 'u', prompt => 'p')).id AS sid \gset
 
@@ -16,6 +16,15 @@ SELECT throws_ok(format('UPDATE agent_sessions.sessions SET activity = NULL WHER
                  '23502', NULL, 'a direct UPDATE of activity to NULL is refused by NOT NULL');
 SELECT is((SELECT status::text || '/' || activity::text FROM agent_sessions.sessions WHERE id = :'sid'),
           'queued/busy', 'the session is unchanged');
+
+-- a direct UPDATE that changes nothing bumped the version (the guard
+-- compared whole tuples, headers included, which never match)
+UPDATE agent_sessions.sessions SET title = title, status = status WHERE id = :'sid';
+SELECT is((SELECT version FROM agent_sessions.sessions WHERE id = :'sid'), 1::bigint,
+          'a direct UPDATE that changes nothing leaves the version alone');
+UPDATE agent_sessions.sessions SET title = 'changed' WHERE id = :'sid';
+SELECT is((SELECT version FROM agent_sessions.sessions WHERE id = :'sid'), 2::bigint,
+          'one that changes a column bumps it');
 
 -- a long id quoted in an error was cut inside a multibyte character, so the
 -- message was not valid UTF-8 (and failed with 22021 for a LATIN1 client)
