@@ -38,6 +38,8 @@ documented=(
 	22P05   # JSON jsonb cannot store (\u0000), refused by jsonb's input function
 	54001   # JSON nested deeper than the stack allows (in an argument or the claims)
 	57014   # a wait cancelled by statement_timeout
+	55000   # Citus or pg_cron is not there, or not reachable from this database (README, Errors)
+	42704   # grant_api() of a role that does not exist
 )
 
 crashes_before=$(rel_crash_count "$log_dir")

@@ -32,12 +32,13 @@ public_volatile_allowed=(
 )
 
 # 1. Install and upgrade scripts: no OR REPLACE, no IF NOT EXISTS (a planted
-#    object of the same name would be kept or replaced silently)
+#    object of the same name would be kept or replaced silently).  The DDL
+#    form names an object next; PL/pgSQL's IF NOT EXISTS (SELECT ...) is fine.
 scripts=$(ls "$rel_top"/sql/0.1.0/*.sql "$rel_top"/sql/agent_sessions--*--*.sql 2>/dev/null || true)
 for f in $scripts; do
-	if sed 's/--.*$//' "$f" | grep -inE 'OR[[:space:]]+REPLACE|IF[[:space:]]+NOT[[:space:]]+EXISTS' >/dev/null; then
+	if sed 's/--.*$//' "$f" | grep -inE 'OR[[:space:]]+REPLACE|IF[[:space:]]+NOT[[:space:]]+EXISTS[[:space:]]+[^([:space:]]' >/dev/null; then
 		fail "$(basename "$f") uses CREATE OR REPLACE or IF NOT EXISTS:"
-		sed 's/--.*$//' "$f" | grep -inE 'OR[[:space:]]+REPLACE|IF[[:space:]]+NOT[[:space:]]+EXISTS' | head -n 5
+		sed 's/--.*$//' "$f" | grep -inE 'OR[[:space:]]+REPLACE|IF[[:space:]]+NOT[[:space:]]+EXISTS[[:space:]]+[^([:space:]]' | head -n 5
 	fi
 done
 echo "install and upgrade scripts checked: $(echo "$scripts" | wc -w)"
