@@ -51,7 +51,7 @@ test: deps
 
 bench: deps
 	@$(MAKE) --no-print-directory -s all
-	@bench/run.sh
+	@BENCH_QUICK="$(QUICK)" BENCH_CASES="$(CASES)" bench/run.sh
 
 soak: deps
 	@$(MAKE) --no-print-directory -s all

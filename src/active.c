@@ -128,8 +128,8 @@ active_plan(int driver)
 	if (driver == UNSCOPED)
 		return as_keep_custom_plan(&active_plans[driver], active_sql(driver),
 								   ACTIVE_NARGS, argtypes);
-	return as_keep_plan(&active_plans[driver], active_sql(driver),
-						ACTIVE_NARGS, argtypes);
+	return as_keep_generic_plan(&active_plans[driver], active_sql(driver),
+								ACTIVE_NARGS, argtypes);
 }
 
 /*

@@ -110,10 +110,13 @@ extern SPIPlanPtr as_keep_plan(SPIPlanPtr *cache, const char *sql,
 							   int nargs, Oid *argtypes);
 extern SPIPlanPtr as_keep_custom_plan(SPIPlanPtr *cache, const char *sql,
 									  int nargs, Oid *argtypes);
+extern SPIPlanPtr as_keep_generic_plan(SPIPlanPtr *cache, const char *sql,
+									   int nargs, Oid *argtypes);
 extern int	as_execute(SPIPlanPtr plan, Datum *values, const bool *isnull,
 					   bool read_only, long count);
 extern Datum as_get_attr(int row, const char *attname, bool *isnull);
 extern char *as_get_text_attr(int row, const char *attname);
+extern Datum as_get_row(int row, const char *attname);
 extern Oid	as_type_oid(const char *typname);
 extern void as_invalid_argument(const char *name, const char *problem) pg_attribute_noreturn();
 extern bool as_in_api_write(void);

@@ -89,8 +89,8 @@ static const CreateArg create_args[] = {
 #define ARG_MACHINE_ID		7
 #define ARG_IDEMPOTENCY_KEY 30
 
-/* insert parameters: the arguments, then request_hash, now, connected_at */
-#define INSERT_NARGS		(NUM_CREATE_ARGS + 3)
+/* insert parameters: the arguments, then request_hash, now, connected_at, id */
+#define INSERT_NARGS		(NUM_CREATE_ARGS + 4)
 
 static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr insert_keyed_plan = NULL;
@@ -194,15 +194,15 @@ prepare_insert(SPIPlanPtr *cache, bool keyed)
 		return *cache;
 
 	initStringInfo(&sql);
-	appendStringInfoString(&sql, "INSERT INTO agent_sessions.sessions (id");
+	appendStringInfoString(&sql, "INSERT INTO agent_sessions.sessions AS s (id");
 	for (i = 0; i < NUM_CREATE_ARGS; i++)
 	{
 		appendStringInfo(&sql, ", %s", create_args[i].name);
 		argtypes[i] = create_args[i].type;
 	}
 	appendStringInfoString(&sql, ", request_hash, created_at, updated_at,"
-						   " last_activity_at, connected_at) VALUES"
-						   " (agent_sessions.uuid_v7()");
+						   " last_activity_at, connected_at) VALUES");
+	appendStringInfo(&sql, " ($%d", NUM_CREATE_ARGS + 4);
 	for (i = 0; i < NUM_CREATE_ARGS; i++)
 	{
 		if (create_args[i].fallback)
@@ -214,6 +214,7 @@ prepare_insert(SPIPlanPtr *cache, bool keyed)
 	argtypes[NUM_CREATE_ARGS] = TEXTOID;
 	argtypes[NUM_CREATE_ARGS + 1] = TIMESTAMPTZOID;
 	argtypes[NUM_CREATE_ARGS + 2] = TIMESTAMPTZOID;
+	argtypes[NUM_CREATE_ARGS + 3] = UUIDOID;
 	appendStringInfo(&sql, ", $%d, $%d, $%d, $%d, $%d)",
 					 NUM_CREATE_ARGS + 1, NUM_CREATE_ARGS + 2,
 					 NUM_CREATE_ARGS + 2, NUM_CREATE_ARGS + 2,
@@ -222,7 +223,7 @@ prepare_insert(SPIPlanPtr *cache, bool keyed)
 		appendStringInfoString(&sql,
 							   " ON CONFLICT (organization_id, user_id, idempotency_key)"
 							   " WHERE idempotency_key IS NOT NULL DO NOTHING");
-	appendStringInfoString(&sql, " RETURNING *");
+	appendStringInfoString(&sql, " RETURNING s AS session_row, organization_id, user_id");
 
 	return as_keep_plan(cache, sql.data, INSERT_NARGS, argtypes);
 }
@@ -319,11 +320,11 @@ create_session(PG_FUNCTION_ARGS)
 	Datum		values[INSERT_NARGS];
 	bool		nulls[INSERT_NARGS];
 	TimestampTz now = as_now();
+	pg_uuid_t	id;
 	bool		keyed;
 	char	   *hash;
 	Datum		result;
 	AsChange	change = {0};
-	bool		isnull;
 	int			i;
 
 	for (i = 0; i < NUM_CREATE_ARGS; i++)
@@ -362,6 +363,10 @@ create_session(PG_FUNCTION_ARGS)
 	nulls[NUM_CREATE_ARGS + 1] = false;
 	values[NUM_CREATE_ARGS + 2] = TimestampTzGetDatum(now);
 	nulls[NUM_CREATE_ARGS + 2] = nulls[ARG_MACHINE_ID];
+	/* the id is made here rather than by calling uuid_v7() in the statement */
+	as_uuid_v7(&id);
+	values[NUM_CREATE_ARGS + 3] = UUIDPGetDatum(&id);
+	nulls[NUM_CREATE_ARGS + 3] = false;
 
 	SPI_connect();
 
@@ -385,9 +390,9 @@ create_session(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(result);
 	}
 
-	result = PointerGetDatum(SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc));
+	result = as_get_row(0, "session_row");
 
-	memcpy(&change.id, DatumGetUUIDP(as_get_attr(0, "id", &isnull)), sizeof(pg_uuid_t));
+	change.id = id;
 	change.organization_id = as_get_text_attr(0, "organization_id");
 	change.user_id = as_get_text_attr(0, "user_id");
 	change.from_status = NULL;

@@ -63,6 +63,21 @@ as_keep_custom_plan(SPIPlanPtr *cache, const char *sql, int nargs,
 }
 
 /*
+ * A kept statement that always runs its generic plan.  The plan cache would
+ * otherwise plan each call afresh whenever a generic plan looks dearer than
+ * a custom one, which for a range on a bound timestamp ("finished_at >=
+ * $1", estimated at a third of the table) is always: the planning then
+ * costs several times the execution.
+ */
+SPIPlanPtr
+as_keep_generic_plan(SPIPlanPtr *cache, const char *sql, int nargs,
+					 Oid *argtypes)
+{
+	return prepare_and_keep(cache, sql, nargs, argtypes,
+							CURSOR_OPT_GENERIC_PLAN);
+}
+
+/*
  * Execute a kept plan.  Writes are marked as the module's own for the
  * duration of the statement so that the guard trigger lets them through,
  * and a serialization failure of a write is reported as PT409.
@@ -149,6 +164,23 @@ as_get_text_attr(int row, const char *attname)
 	if (attno <= 0)
 		elog(ERROR, "column \"%s\" is missing from the result", attname);
 	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, attno);
+}
+
+/*
+ * The whole-row column "attname" of result row "row" (a statement ending in
+ * "RETURNING s AS session_row"), copied into the caller's memory context for
+ * it to return.  One composite column spares the executor building a
+ * projection and a result descriptor of every column on every execution.
+ */
+Datum
+as_get_row(int row, const char *attname)
+{
+	bool		isnull;
+	Datum		value = as_get_attr(row, attname, &isnull);
+
+	if (isnull)
+		elog(ERROR, "column \"%s\" of the result is null", attname);
+	return SPI_datumTransfer(value, false, -1);
 }
 
 /*

@@ -30,10 +30,11 @@ PG_FUNCTION_INFO_V1(cancel_session);
 PG_FUNCTION_INFO_V1(add_usage);
 
 static SPIPlanPtr lock_plan = NULL;
+static SPIPlanPtr row_plan = NULL;
 static SPIPlanPtr move_plan = NULL;
 static SPIPlanPtr usage_plan = NULL;
 
-#define MOVE_NARGS 14
+#define MOVE_NARGS 15
 
 static char *
 uuid_text(const pg_uuid_t *id)
@@ -113,21 +114,28 @@ default_end_reason(AsStatus to)
 }
 
 /*
- * One legal step of session "id", whose row the caller has locked, from
- * status "from" to "to": update the row and record the change.  *activity
- * is the row's activity before the step and is set to the one after it.
- * Returns the new row (in the memory context current at SPI_connect).  Must
- * run inside SPI; the caller has checked the move against the lifecycle.
+ * Move the locked row of session "id" from its status "from" to "to" in
+ * one UPDATE and record the change.  *activity is the row's activity before
+ * and is set to the one after.  Returns the new row (in the memory context
+ * current at SPI_connect).  Must run inside SPI; the caller has checked the
+ * move against the lifecycle.
+ *
+ * With via_starting (queued -> running), the session passes through
+ * starting: the UPDATE writes the end state directly, bumps the version
+ * twice, and both steps are recorded, queued -> starting and starting ->
+ * running, exactly as two single moves would record them.  (The row version
+ * in between could never be seen by another transaction; writing it would
+ * cost a second non-HOT update.)
  */
-Datum
-as_move_locked(const pg_uuid_t *id, AsStatus from, AsStatus to,
-			   const char **activity, const AsMoveExtras *x, TimestampTz now)
+static Datum
+move_locked(const pg_uuid_t *id, AsStatus from, AsStatus to, bool via_starting,
+			const char **activity, const AsMoveExtras *x, TimestampTz now)
 {
 	Datum		result;
 	Oid			argtypes[MOVE_NARGS] = {
 		UUIDOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
 		TIMESTAMPTZOID, TEXTOID, JSONBOID, JSONBOID, TEXTOID,
-		TEXTOID, TEXTOID, JSONBOID, NUMERICOID
+		TEXTOID, TEXTOID, JSONBOID, NUMERICOID, INT8OID
 	};
 	Datum		values[MOVE_NARGS];
 	bool		nulls[MOVE_NARGS];
@@ -166,17 +174,17 @@ as_move_locked(const pg_uuid_t *id, AsStatus from, AsStatus to,
 	values[13] = x->cost;
 	for (i = 0; i < 14; i++)
 		nulls[i] = (values[i] == (Datum) 0);
-	nulls[0] = nulls[1] = nulls[3] = false;
-	nulls[2] = false;
+	values[14] = Int64GetDatum(via_starting ? 2 : 1);
+	nulls[0] = nulls[1] = nulls[2] = nulls[3] = nulls[14] = false;
 	nulls[4] = (to != AS_RUNNING);
 	nulls[5] = !AS_IS_TERMINAL(to);
 	nulls[6] = (end_reason == NULL);
 
 	as_execute(as_keep_plan(&move_plan,
-							"UPDATE agent_sessions.sessions SET"
+							"UPDATE agent_sessions.sessions AS s SET"
 							"  status = $2::agent_sessions.session_status,"
 							"  activity = $3::agent_sessions.session_activity,"
-							"  version = version + 1,"
+							"  version = version + $15,"
 							"  updated_at = $4,"
 							"  last_activity_at = $4,"
 							"  started_at = COALESCE($5, started_at),"
@@ -192,30 +200,61 @@ as_move_locked(const pg_uuid_t *id, AsStatus from, AsStatus to,
 							"               ELSE agent_sessions.usage_add(usage, $13) END,"
 							"  cost = cost + COALESCE($14, 0)"
 							" WHERE id = $1"
-							" RETURNING *",
+							" RETURNING s AS session_row, organization_id, user_id,"
+							"   activity, version",
 							MOVE_NARGS, argtypes),
 			   values, nulls, false, 1);
 	if (SPI_processed != 1)
 		elog(ERROR, "locked session %s vanished", uuid_text(id));
-	result = PointerGetDatum(SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc));
+	result = as_get_row(0, "session_row");
 
 	change.id = *id;
 	change.organization_id = as_get_text_attr(0, "organization_id");
 	change.user_id = as_get_text_attr(0, "user_id");
-	change.from_status = as_status_name(from);
-	change.to_status = as_status_name(to);
-	change.from_activity = *activity;
 	change.to_activity = as_get_text_attr(0, "activity");
 	change.version = DatumGetInt64(as_get_attr(0, "version", &isnull));
 	change.reason = x->reason;
 	change.at = now;
+	if (via_starting)
+	{
+		/* the step in between changes the status only */
+		AsChange	first = change;
+
+		first.from_status = as_status_name(from);
+		first.to_status = as_status_name(AS_STARTING);
+		first.from_activity = first.to_activity = *activity;
+		first.version = change.version - 1;
+		as_record_change(&first);
+		from = AS_STARTING;
+	}
+	change.from_status = as_status_name(from);
+	change.to_status = as_status_name(to);
+	change.from_activity = *activity;
 	as_record_change(&change);
 
 	*activity = change.to_activity;
 	return result;
 }
 
-/* Lock session "id" and leave its row in SPI_tuptable; PT404 if missing. */
+/*
+ * One legal step of session "id", whose row the caller has locked, from
+ * status "from" to "to": update the row and record the change.  *activity
+ * is the row's activity before the step and is set to the one after it.
+ * Returns the new row (in the memory context current at SPI_connect).  Must
+ * run inside SPI; the caller has checked the move against the lifecycle.
+ */
+Datum
+as_move_locked(const pg_uuid_t *id, AsStatus from, AsStatus to,
+			   const char **activity, const AsMoveExtras *x, TimestampTz now)
+{
+	return move_locked(id, from, to, false, activity, x, now);
+}
+
+/*
+ * Lock session "id" and leave its status, activity and version in
+ * SPI_tuptable; PT404 if missing.  (Only those three: building a result of
+ * every column would cost more than the rest of the statement.)
+ */
 static void
 lock_session(const pg_uuid_t *id)
 {
@@ -224,7 +263,8 @@ lock_session(const pg_uuid_t *id)
 
 	values[0] = UUIDPGetDatum(id);
 	as_execute(as_keep_plan(&lock_plan,
-							"SELECT * FROM agent_sessions.sessions"
+							"SELECT status, activity, version"
+							" FROM agent_sessions.sessions"
 							" WHERE id = $1 FOR NO KEY UPDATE",
 							1, argtypes),
 			   values, NULL, false, 1);
@@ -232,6 +272,24 @@ lock_session(const pg_uuid_t *id)
 		ereport(ERROR,
 				(errcode(ERRCODE_AS_NOT_FOUND),
 				 errmsg("session %s does not exist", uuid_text(id))));
+}
+
+/* The whole row of session "id", which this transaction has locked. */
+static Datum
+locked_row(const pg_uuid_t *id)
+{
+	Oid			argtypes[1] = {UUIDOID};
+	Datum		values[1];
+
+	values[0] = UUIDPGetDatum(id);
+	as_execute(as_keep_plan(&row_plan,
+							"SELECT s AS session_row FROM agent_sessions.sessions AS s"
+							" WHERE id = $1",
+							1, argtypes),
+			   values, NULL, false, 1);
+	if (SPI_processed != 1)
+		elog(ERROR, "locked session %s vanished", uuid_text(id));
+	return as_get_row(0, "session_row");
 }
 
 /*
@@ -269,7 +327,7 @@ move(const pg_uuid_t *id, AsStatus to, const AsMoveExtras *x)
 
 	if (from == to)
 	{
-		result = PointerGetDatum(SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc));
+		result = locked_row(id);
 		SPI_finish();
 		return result;
 	}
@@ -294,15 +352,8 @@ move(const pg_uuid_t *id, AsStatus to, const AsMoveExtras *x)
 				 errdetail("The session is %s.", as_status_name(from))));
 
 	activity = as_get_text_attr(0, "activity");
-	if (from == AS_QUEUED && to == AS_RUNNING)
-	{
-		AsMoveExtras	none = {0};
-
-		none.reason = x->reason;
-		(void) as_move_locked(id, from, AS_STARTING, &activity, &none, now);
-		from = AS_STARTING;
-	}
-	result = as_move_locked(id, from, to, &activity, x, now);
+	result = move_locked(id, from, to, from == AS_QUEUED && to == AS_RUNNING,
+						 &activity, x, now);
 
 	SPI_finish();
 	return result;
@@ -473,21 +524,22 @@ add_usage(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	as_execute(as_keep_plan(&usage_plan,
-							"UPDATE agent_sessions.sessions SET"
+							"UPDATE agent_sessions.sessions AS s SET"
 							"  usage = CASE WHEN $2 IS NULL THEN usage"
 							"               ELSE agent_sessions.usage_add(usage, $2) END,"
 							"  cost = cost + COALESCE($3, 0),"
 							"  version = version + 1,"
 							"  updated_at = GREATEST(updated_at, $4)"
 							" WHERE id = $1"
-							" RETURNING *",
+							" RETURNING s AS session_row, organization_id, user_id,"
+							"   status, activity, version",
 							4, argtypes),
 			   values, nulls, false, 1);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_AS_NOT_FOUND),
 				 errmsg("session %s does not exist", uuid_text(id))));
-	result = PointerGetDatum(SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc));
+	result = as_get_row(0, "session_row");
 
 	change.id = *id;
 	change.organization_id = as_get_text_attr(0, "organization_id");

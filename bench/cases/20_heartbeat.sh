@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# heartbeat against the plain UPDATE of last_activity_at, with HOT counts.
+. "$(dirname "$0")/../lib.sh"
+
+title "2. heartbeat vs UPDATE … SET last_activity_at"
+setup_twin
+
+pool=10000
+log "loading $pool live sessions and 100,000 others into both tables"
+fill 1 "$pool" live
+fill 1000001 1100000 mixed
+
+if quick; then clients_list=(2); seconds=3; else clients_list=(1 2); seconds=3; fi
+if quick; then rounds=2; else rounds=3; fi
+HOT_TABLE=([ext]=agent_sessions.sessions [same]=plain.sessions [bare]=plain.sessions)
+pgbench_opts=(-D "pool=$pool")
+
+all_upd=(0 0 0)
+all_hot=(0 0 0)
+all_av=(0 0 0)
+for sc in off on; do
+	for c in "${clients_list[@]}"; do
+		export PGOPTIONS="-c synchronous_commit=$sc -c agent_sessions.heartbeat_granularity=0"
+		ab_tps "$c" "$seconds" "$rounds" \
+			ext=heartbeat_ext.sql same=heartbeat_plain_guarded.sql bare=heartbeat_plain.sql
+		m="heartbeats/s, $c client$([ "$c" = 1 ] || echo s), synchronous_commit $sc"
+		result "$m" "${TPS[ext]}" tx/s "${TPS[same]}" "$(ratio "${TPS[ext]}" "${TPS[same]}")"
+		target "$m" "≥ 0.9×"
+		cmd "$m" "PGOPTIONS='$PGOPTIONS' $(pgbench_cmd "$c" "$seconds" heartbeat_ext.sql -D pool=$pool), then heartbeat_plain_guarded.sql"
+		result "$m, vs the bare UPDATE" "${TPS[ext]}" tx/s "${TPS[bare]}" "$(ratio "${TPS[ext]}" "${TPS[bare]}")"
+		cmd "$m, vs the bare UPDATE" "PGOPTIONS='$PGOPTIONS' $(pgbench_cmd "$c" "$seconds" heartbeat_ext.sql -D pool=$pool), then heartbeat_plain.sql"
+		note "$m, each round (tx/s): agent_sessions ${RUNS[ext]}; plain guarded ${RUNS[same]}; bare UPDATE ${RUNS[bare]}."
+		i=0
+		for v in ext same bare; do
+			all_upd[$i]=$((all_upd[i] + UPD[$v]))
+			all_hot[$i]=$((all_hot[i] + HOT[$v]))
+			all_av[$i]=$((all_av[i] + AUTOVAC[$v]))
+			i=$((i + 1))
+		done
+	done
+done
+UPD=([ext]=${all_upd[0]} [same]=${all_upd[1]} [bare]=${all_upd[2]})
+HOT=([ext]=${all_hot[0]} [same]=${all_hot[1]} [bare]=${all_hot[2]})
+result "HOT updates, all runs above" "$(hot_pct ext)" "% of updates" "$(hot_pct same)" -
+target "HOT updates, all runs above" "≥ 99%"
+note "HOT: agent_sessions ${HOT[ext]} of ${UPD[ext]} updates; plain guarded ${HOT[same]} of ${UPD[same]}; bare ${HOT[bare]} of ${UPD[bare]} (pg_stat_user_tables n_tup_hot_upd / n_tup_upd, deltas over the runs). An autovacuum or autoanalyze of the table overlapped ${all_av[0]}, ${all_av[1]} and ${all_av[2]} of these runs respectively. An update is HOT only when its page has room for the new version; the room earlier heartbeats took comes back when the page is pruned, which waits for the dead versions to be older than every snapshot and needs nobody else to hold the page at that moment, so a busy or oversubscribed run can lose some (bench/out/20_heartbeat.log has each run's count)."
+
+# Coalescing: at the default granularity (1 s) a hot session's heartbeats
+# are mostly not written.  1,000 sessions at thousands of heartbeats a
+# second: most calls take the coalesced path.
+hot_pool=1000
+export PGOPTIONS="-c synchronous_commit=off"
+pgbench_opts=(-D "pool=$hot_pool")
+ab_tps 2 "$seconds" "$rounds" ext=heartbeat_ext.sql bare=heartbeat_plain.sql
+unset PGOPTIONS
+m="heartbeats/s, coalesced (granularity 1 s, $hot_pool sessions), 2 clients, synchronous_commit off"
+result "$m" "${TPS[ext]}" tx/s "${TPS[bare]}" "$(ratio "${TPS[ext]}" "${TPS[bare]}")"
+cmd "$m" "PGOPTIONS='-c synchronous_commit=off' $(pgbench_cmd 2 "$seconds" heartbeat_ext.sql -D pool=$hot_pool), then heartbeat_plain.sql"
+written=$(awk -v u="${UPD[ext]}" -v t="${TPS[ext]}" -v s="$seconds" -v r="$rounds" \
+	'BEGIN { printf "%.1f\n", 100 * u / (t * s * r) }')
+result "heartbeats written when coalescing" "$written" "% of calls" - -
+note "Coalesced run, each round (tx/s): agent_sessions ${RUNS[ext]}; bare UPDATE (writes every call) ${RUNS[bare]}. agent_sessions wrote ${UPD[ext]} heartbeats in about $(awk -v t="${TPS[ext]}" -v s="$seconds" -v r="$rounds" 'BEGIN { printf "%.0f", t * s * r }') calls."
+note "Throughput runs set agent_sessions.heartbeat_granularity = 0, so every heartbeat writes, and pick a random session of $pool live ones (among 100,000 other sessions) per call. The guarded twin (bench/sql/heartbeat_plain_guarded.sql) does what heartbeat does: it touches live sessions only and returns the row a worker needs; the bare twin is UPDATE … SET last_activity_at = now() WHERE id = \$1."

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# start_session + complete_session against the same guarded UPDATEs.
+. "$(dirname "$0")/../lib.sh"
+
+title "3. start → complete lifecycle vs the guarded UPDATEs"
+setup_twin
+sql "CREATE SEQUENCE bench.lifecycle_ext; CREATE SEQUENCE bench.lifecycle_plain"
+
+if quick; then clients_list=(2); seconds=3; pool=200000; else clients_list=(1 2); seconds=3; pool=600000; fi
+if quick; then rounds=2; else rounds=3; fi
+
+# One pool of fresh queued sessions, the same in both tables; each variant
+# takes the next one from its table's sequence.
+log "loading $pool queued sessions into both tables"
+fill 1 "$pool" queued
+sql "SELECT setval('bench.lifecycle_ext', 1, false), setval('bench.lifecycle_plain', 1, false)" >/dev/null
+
+for sc in off on; do
+	for c in "${clients_list[@]}"; do
+		export PGOPTIONS="-c synchronous_commit=$sc"
+		ab_tps "$c" "$seconds" "$rounds" \
+			ext=lifecycle_ext.sql same=lifecycle_plain_events.sql bare=lifecycle_plain.sql
+		unset PGOPTIONS
+		used=$(sql "SELECT last_value FROM bench.lifecycle_plain")
+		done_ext=$(sql "SELECT count(*) FROM agent_sessions.sessions WHERE status = 'completed'")
+		done_plain=$(sql "SELECT count(*) FROM plain.sessions WHERE status = 'completed'")
+		if [ "$used" -gt "$pool" ] || [ "$done_plain" != "$used" ] ||
+			[ "$done_ext" != "$(sql "SELECT last_value FROM bench.lifecycle_ext")" ]; then
+			echo "the pool of $pool sessions ran out or a lifecycle did not complete" \
+				"(plain: $used taken, $done_plain completed; agent_sessions: $done_ext completed)" >&2
+			exit 1
+		fi
+		m="lifecycles/s, $c client$([ "$c" = 1 ] || echo s), synchronous_commit $sc"
+		result "$m" "${TPS[ext]}" tx/s "${TPS[same]}" "$(ratio "${TPS[ext]}" "${TPS[same]}")"
+		target "$m" "≥ 0.8×"
+		cmd "$m" "PGOPTIONS='-c synchronous_commit=$sc' $(pgbench_cmd "$c" "$seconds" lifecycle_ext.sql), then lifecycle_plain_events.sql"
+		result "$m, vs the bare UPDATEs" "${TPS[ext]}" tx/s "${TPS[bare]}" "$(ratio "${TPS[ext]}" "${TPS[bare]}")"
+		cmd "$m, vs the bare UPDATEs" "PGOPTIONS='-c synchronous_commit=$sc' $(pgbench_cmd "$c" "$seconds" lifecycle_ext.sql), then lifecycle_plain.sql"
+		note "$m, each round (lifecycles/s): agent_sessions ${RUNS[ext]}; plain with history ${RUNS[same]}; bare UPDATEs ${RUNS[bare]}."
+	done
+done
+
+note "One lifecycle is two transactions on a fresh queued session: start_session(id) then complete_session(id). The plain twins run UPDATE … SET status = 'running' … WHERE id = \$1 AND status IN ('queued', 'starting') and UPDATE … SET status = 'completed' … WHERE id = \$1 AND status = 'running'; the twin with history (bench/sql/lifecycle_plain_events.sql) also appends a session_events row and sends a pg_notify per UPDATE. Every lifecycle is checked to have ended completed."
+note "start_session from queued records both steps, queued → starting and starting → running (one UPDATE of the row, two events and two notifications), so agent_sessions writes three events per lifecycle where the plain twin writes two."
