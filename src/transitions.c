@@ -532,7 +532,7 @@ add_usage(PG_FUNCTION_ARGS)
 							"  updated_at = GREATEST(updated_at, $4)"
 							" WHERE id = $1"
 							" RETURNING s AS session_row, organization_id, user_id,"
-							"   status, activity, version",
+							"   status, activity, version, updated_at",
 							4, argtypes),
 			   values, nulls, false, 1);
 	if (SPI_processed == 0)
