@@ -143,6 +143,7 @@ active_sessions(PG_FUNCTION_ARGS)
 	Datum		values[ACTIVE_NARGS];
 	bool		nulls[ACTIVE_NARGS];
 	Interval	zero = {0};
+	Interval	longest = {.time = 0, .day = 0, .month = 100 * MONTHS_PER_YEAR};
 	Datum		within;
 	int32		page_size;
 	int			driver = UNSCOPED;
@@ -155,6 +156,10 @@ active_sessions(PG_FUNCTION_ARGS)
 	if (DatumGetInt32(DirectFunctionCall2(interval_cmp, within,
 										  IntervalPGetDatum(&zero))) <= 0)
 		as_invalid_argument("within", "must be greater than zero");
+	/* a window reaching back further than timestamps go is a mistake */
+	if (DatumGetInt32(DirectFunctionCall2(interval_cmp, within,
+										  IntervalPGetDatum(&longest))) > 0)
+		as_invalid_argument("within", "must be at most 100 years");
 	if (PG_ARGISNULL(5) != PG_ARGISNULL(6))
 		as_invalid_argument(PG_ARGISNULL(5) ? "after_last_activity_at" : "after_id",
 							"must be given together with the other cursor field");

@@ -101,6 +101,10 @@ extern Datum as_move_locked(const pg_uuid_t *id, AsStatus from, AsStatus to,
 							const char **activity, const AsMoveExtras *x,
 							TimestampTz now);
 
+/* sessions.c */
+extern const char *const as_key_columns[];
+extern const int as_num_key_columns;
+
 /* spi_util.c */
 extern SPIPlanPtr as_keep_plan(SPIPlanPtr *cache, const char *sql,
 							   int nargs, Oid *argtypes);

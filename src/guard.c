@@ -10,6 +10,8 @@
  *	  - may change the status only along the lifecycle (PT409), and then
  *		gets the timestamps, activity and end_reason the move implies;
  *	  - may not make a terminal session busy (PT409);
+ *	  - may not make a tenancy or idempotency key longer than an index
+ *		entry can hold (22023);
  *	  - bumps the version and updated_at when it changes anything, and
  *		records status and activity changes in session_events.
  * Every UPDATE that bumps the version, the extension's own included, also
@@ -118,11 +120,18 @@ sessions_guard(PG_FUNCTION_ARGS)
 	int			ncols = 0;
 	int			i;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) ||
-		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" was not called by trigger manager",
+						"sessions_guard")));
+	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
 		!TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
-		elog(ERROR, "sessions_guard must run as a BEFORE UPDATE row trigger");
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" must be fired BEFORE UPDATE FOR EACH ROW",
+						"sessions_guard")));
 
 	newtup = trigdata->tg_newtuple;
 	oldtup = trigdata->tg_trigtuple;
@@ -142,12 +151,31 @@ sessions_guard(PG_FUNCTION_ARGS)
 							protected_columns[i]),
 					 errhint("Move sessions with the agent_sessions functions; they set ids, versions and timestamps.")));
 
+	for (i = 0; i < as_num_key_columns; i++)
+	{
+		int			n = attnum(desc, as_key_columns[i]);
+		bool		isnull;
+		Datum		value = heap_getattr(newtup, n, desc, &isnull);
+
+		if (!isnull && column_changed(oldtup, newtup, desc, n))
+			as_check_id_arg(as_key_columns[i], value);
+	}
+
 	/* nothing changed at all: leave the version and updated_at alone */
 	if (!row_changed(oldtup, newtup, desc))
 		return PointerGetDatum(newtup);
 
 	status_att = attnum(desc, "status");
 	activity_att = attnum(desc, "activity");
+
+	/*
+	 * A NULL status or activity is left to the NOT NULL constraints, which
+	 * run after this trigger and raise 23502.
+	 */
+	if (heap_attisnull(newtup, status_att, desc) ||
+		heap_attisnull(newtup, activity_att, desc))
+		return PointerGetDatum(newtup);
+
 	from = as_status_from_name(label(oldtup, desc, status_att));
 	to = as_status_from_name(label(newtup, desc, status_att));
 	old_activity = label(oldtup, desc, activity_att);

@@ -17,7 +17,9 @@
  *
  * Both writes re-check that the session is live inside the UPDATE, so a
  * heartbeat racing a transition either lands before it or reports the new
- * status; it never revives a terminal session.
+ * status; it never revives a terminal session.  A flip that waited for the
+ * row behind another writer keeps the later of the two times (GREATEST), so
+ * a session's timestamps and the times of its events never go back.
  *
  *-------------------------------------------------------------------------
  */
@@ -80,13 +82,13 @@ heartbeat(PG_FUNCTION_ARGS)
 								"UPDATE agent_sessions.sessions SET"
 								"  activity = $3::agent_sessions.session_activity,"
 								"  version = version + 1,"
-								"  updated_at = $2,"
-								"  last_activity_at = $2"
+								"  updated_at = GREATEST(updated_at, $2),"
+								"  last_activity_at = GREATEST(last_activity_at, $2)"
 								" WHERE id = $1"
 								"   AND status = ANY (" AS_LIVE_STATUSES ")"
 								"   AND activity <> $3::agent_sessions.session_activity"
 								" RETURNING id, status, activity, version,"
-								"   last_activity_at, organization_id, user_id",
+								"   last_activity_at, updated_at, organization_id, user_id",
 								3, argtypes),
 				   values, NULL, false, 1);
 		if (SPI_processed == 1)
@@ -101,12 +103,12 @@ heartbeat(PG_FUNCTION_ARGS)
 			change.from_activity = strcmp(activity, "busy") == 0 ? "idle" : "busy";
 			change.to_activity = activity;
 			change.version = DatumGetInt64(as_get_attr(0, "version", &isnull));
-			change.at = now;
+			change.at = DatumGetTimestampTz(as_get_attr(0, "updated_at", &isnull));
 			/* keep the row: recording the change reuses SPI_tuptable */
 			strlcpy(status_name, change.to_status, sizeof(status_name));
 			strlcpy(activity_name, activity, sizeof(activity_name));
 			out[3] = Int64GetDatum(change.version);
-			out[4] = TimestampTzGetDatum(now);
+			out[4] = as_get_attr(0, "last_activity_at", &isnull);
 			as_record_change(&change);
 		}
 	}

@@ -15,6 +15,7 @@
 #include "agent_sessions.h"
 
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "port/pg_bswap.h"
 #include "utils/builtins.h"
 
@@ -144,7 +145,9 @@ as_session_id_arg(text *id)
 	/* anything longer than the longest valid form is rejected unparsed */
 	if (len > 64)
 	{
-		str = text_to_cstring((text *) PG_DETOAST_DATUM_SLICE(PointerGetDatum(id), 0, 40));
+		/* the first 40 bytes, cut at a character boundary */
+		str = text_to_cstring((text *) PG_DETOAST_DATUM_SLICE(PointerGetDatum(id), 0, 44));
+		str[pg_mbcliplen(str, strlen(str), 40)] = '\0';
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid session id: \"%s...\"", str),

@@ -7,6 +7,7 @@
  */
 #include "agent_sessions.h"
 
+#include "access/detoast.h"
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
@@ -115,6 +116,15 @@ as_check_id_arg(const char *name, Datum value)
 		as_invalid_argument(name, psprintf("must be at most %d characters",
 										   AS_MAX_ID_LENGTH));
 }
+
+/*
+ * The text columns B-tree indexes cover (the tenancy keys and the
+ * idempotency key): a direct UPDATE of one is held to the same limit.
+ */
+const char *const as_key_columns[] = {
+	"organization_id", "user_id", "agent_id", "idempotency_key"
+};
+const int	as_num_key_columns = lengthof(as_key_columns);
 
 static void
 check_argument(const CreateArg *arg, Datum value)

@@ -300,7 +300,7 @@ locked_row(const pg_uuid_t *id)
 static Datum
 move(const pg_uuid_t *id, AsStatus to, const AsMoveExtras *x)
 {
-	TimestampTz now = as_now();
+	TimestampTz now;
 	AsStatus	from;
 	const char *activity;
 	int64		version;
@@ -315,6 +315,13 @@ move(const pg_uuid_t *id, AsStatus to, const AsMoveExtras *x)
 
 	SPI_connect();
 	lock_session(id);
+
+	/*
+	 * Read the clock only once the row is ours: a writer that got the lock
+	 * first has already stamped the row, so the session's timestamps and
+	 * the times of its events never go back.
+	 */
+	now = as_now();
 	from = as_status_from_name(as_get_text_attr(0, "status"));
 	version = DatumGetInt64(as_get_attr(0, "version", &isnull));
 
@@ -522,10 +529,10 @@ add_usage(PG_FUNCTION_ARGS)
 							"               ELSE agent_sessions.usage_add(usage, $2) END,"
 							"  cost = cost + COALESCE($3, 0),"
 							"  version = version + 1,"
-							"  updated_at = $4"
+							"  updated_at = GREATEST(updated_at, $4)"
 							" WHERE id = $1"
 							" RETURNING s AS session_row, organization_id, user_id,"
-							"   status, activity, version",
+							"   status, activity, version, updated_at",
 							4, argtypes),
 			   values, nulls, false, 1);
 	if (SPI_processed == 0)
@@ -540,7 +547,7 @@ add_usage(PG_FUNCTION_ARGS)
 	change.from_status = change.to_status = as_get_text_attr(0, "status");
 	change.from_activity = change.to_activity = as_get_text_attr(0, "activity");
 	change.version = DatumGetInt64(as_get_attr(0, "version", &isnull));
-	change.at = now;
+	change.at = DatumGetTimestampTz(as_get_attr(0, "updated_at", &isnull));
 	as_record_change(&change);
 
 	SPI_finish();
