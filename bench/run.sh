@@ -36,6 +36,7 @@ cd "$top"
 quick=${BENCH_QUICK:-}
 [ "$quick" = 0 ] && quick=
 only=${BENCH_CASES:-}
+report_only=${BENCH_REPORT_ONLY:-}
 pg_bindir=$(pg_config --bindir)
 
 # Settings of the benchmark cluster (appended to postgresql.conf).
@@ -62,6 +63,19 @@ if ! command -v gnuplot >/dev/null 2>&1; then
 fi
 
 outdir="$here/out"
+results="$outdir/results.txt"
+loads="$outdir/load.txt"
+
+if [ -n "$report_only" ]; then
+	# BENCH_REPORT_ONLY=1 bench/run.sh: write the report again from the
+	# figures of the last run (bench/out), without running anything.
+	[ -f "$results" ] || { echo "no results in $results: run make bench first" >&2; exit 1; }
+	quick=$(grep '^RUN|quick|' "$results" | cut -d'|' -f3-)
+	only=$(grep '^RUN|only|' "$results" | cut -d'|' -f3-)
+	started=$(grep '^RUN|started|' "$results" | cut -d'|' -f3)
+	finished=$(grep '^RUN|finished|' "$results" | cut -d'|' -f3)
+else
+
 rm -rf "$outdir"
 mkdir -p "$outdir"
 dir=$(mktemp -d /tmp/agent_sessions-bench.XXXXXX)
@@ -77,11 +91,9 @@ echo "== starting a throwaway PostgreSQL 15 in $dir"
 export PGHOST="$dir" PGPORT=5432 PGUSER=postgres PGDATABASE=postgres
 export BENCH_QUICK="$quick" BENCH_CLUSTER="$dir"
 
-results="$outdir/results.txt"
-: >"$results"
-loads="$outdir/load.txt"
-: >"$loads"
 started=$(date +%s)
+printf 'RUN|quick|%s\nRUN|only|%s\nRUN|started|%s\n' "$quick" "$only" "$started" >"$results"
+: >"$loads"
 load_sample() { echo "$1 $(cut -d' ' -f1-3 /proc/loadavg)" >>"$loads"; }
 load_sample start
 
@@ -120,6 +132,9 @@ for f in "$here"/cases/*.sh; do
 		-c "DROP DATABASE IF EXISTS $db" >/dev/null
 done
 finished=$(date +%s)
+echo "RUN|finished|$finished" >>"$results"
+
+fi
 
 # ---- the report -------------------------------------------------------------
 # (grep finding nothing is normal below)
@@ -172,7 +187,7 @@ done
 	echo "# Benchmarks"
 	echo
 	echo "Written by \`bench/run.sh\` (\`make bench${quick:+ QUICK=1}\`${only:+, CASES=\"$only\"}) on"\
-		"$(date -u '+%Y-%m-%d %H:%M UTC'); the whole run took $(((finished - started) / 60)) min $(((finished - started) % 60)) s."
+		"$(date -u -d "@$finished" '+%Y-%m-%d %H:%M UTC'); the whole run took $(((finished - started) / 60)) min $(((finished - started) % 60)) s."
 	[ -n "$quick" ] && echo "This is the reduced QUICK set; \`make bench\` runs the full one."
 	echo
 	echo "Every figure is measured in the same run side by side with a plain-SQL twin:"
@@ -193,7 +208,7 @@ done
 	echo "| CPU | $(nproc) × $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo) |"
 	echo "| memory | $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) |"
 	echo "| kernel | $(uname -sr) |"
-	echo "| PostgreSQL | $("$pg_bindir/psql" -X -At -d postgres -c 'SELECT version()') |"
+	echo "| PostgreSQL | $(pg_config --version) |"
 	echo "| load average (1, 5, 15 min) | $(awk '{ printf "%s%s: %s %s %s", (NR > 1 ? "; " : ""), $1, $2, $3, $4 }' "$loads" | tr '\n' ' ') |"
 	echo
 	echo "Other work on the machine shows in the load average above: with 2 cores, a load"
@@ -220,10 +235,10 @@ done
 
 	for c in $(grep -E '^(RESULT|NOTE|TITLE)\|' "$results" | cut -d'|' -f2 | grep -v '^plot' | awk '!seen[$0]++'); do
 		t=$(grep "^TITLE|$c|" "$results" | head -1 | cut -d'|' -f3-)
-		echo
-		echo "## ${t:-$c}"
-		echo
 		f=$(grep "^CASEFILE|$c|" "$results" | head -1 | cut -d'|' -f3)
+		echo
+		echo "## ${t:-${f:-$c}}"
+		echo
 		el=$(grep "^ELAPSED|$f|" "$results" | cut -d'|' -f3)
 		[ -n "$el" ] && echo "bench/cases/$f.sh, ran in $el s; again alone: \`make bench CASES=$f\`." && echo
 		if grep -q "^RESULT|$c|" "$results"; then
@@ -247,6 +262,12 @@ done
 			echo "</details>"
 		fi
 	done
+
+	# the profile behind the figures, kept by hand (see its first paragraph)
+	if [ -f "$here/analysis.md" ] && [ -z "$only" ]; then
+		echo
+		cat "$here/analysis.md"
+	fi
 
 	if grep -q '^NOTE|plots|' "$results" || [ ${#plots[@]} -gt 0 ]; then
 		echo
