@@ -4,11 +4,13 @@ EXTVERSION   = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^'
 MODULE_big   = $(EXTENSION)
 OBJS         = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
-# The 0.1.0 install script is assembled from one fragment per concern; later
-# releases ship hand-written upgrade steps (agent_sessions--A--B.sql).
-BASE_SCRIPT  = sql/$(EXTENSION)--0.1.0.sql
-DATA_built   = $(BASE_SCRIPT)
-DATA         = $(filter-out $(BASE_SCRIPT),$(wildcard sql/$(EXTENSION)--*.sql))
+# The install script of the current version is assembled from one fragment
+# per concern (sql/install/NN_*.sql).  Released install scripts and the
+# upgrade steps between versions (agent_sessions--A--B.sql) are committed
+# as they shipped and never edited.
+CURRENT_SCRIPT = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA_built   = $(CURRENT_SCRIPT)
+DATA         = $(filter-out $(CURRENT_SCRIPT),$(wildcard sql/$(EXTENSION)--*.sql))
 DOCS         = README.md
 
 PG_CPPFLAGS  = -I$(srcdir)/src
@@ -26,7 +28,7 @@ ifneq ($(PGXS),)
 include $(PGXS)
 endif
 
-$(BASE_SCRIPT): $(sort $(wildcard sql/0.1.0/*.sql))
+$(CURRENT_SCRIPT): $(sort $(wildcard sql/install/*.sql))
 	cat $^ > $@
 
 .PHONY: deps run stop test bench soak

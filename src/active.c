@@ -13,19 +13,26 @@
  * parts, each from indexes that heartbeats never touch:
  *	  live sessions		  sessions_live_<scope>_idx (the live sessions of
  *						  the scope), filtered on last_activity_at;
- *	  finished sessions	  sessions_finished_<scope>_idx, a range scan of
- *						  (scope, finished_at) from the cutoff;
+ *	  finished sessions	  sessions_finished_window_idx, a range scan of
+ *						  finished_at from the cutoff that checks the
+ *						  driving scope on each index entry, so its cost
+ *						  follows how many sessions ended inside the window;
  * each part keeps its newest page_size rows and the union is cut to
  * page_size again.  The cutoff is computed once here and bound.
  *
  * One kept plan per driving scope.  With several scopes the first of
  * project, agent, user, organization drives the index scan and the others
- * filter.  A call without a scope is scoped to the caller's organization
+ * filter.  A scoped plan is generic, made before any cutoff is known; for
+ * it the finished part also bounds finished_at from above ($9, always
+ * infinity), since the planner takes a range with two unknown ends to be
+ * narrow and a one-sided one to cover a third of the table, which would
+ * send it to the scope's listing index instead (every session the scope
+ * ever had).  A call without a scope is scoped to the caller's organization
  * claim, else its user claim; row-level security would limit it to those
  * sessions anyway, and this way an index serves it.  Only a caller with
  * neither claim (a DBA, the table owner) reads across all tenants, served
- * by sessions_live_idx and sessions_finished_idx with a plan made for the
- * actual cutoff.
+ * by sessions_live_idx and sessions_finished_window_idx with a plan made
+ * for the actual cutoff.
  *
  *-------------------------------------------------------------------------
  */
@@ -48,7 +55,8 @@ PG_FUNCTION_INFO_V1(active_sessions);
 #define P_AFTER_AT			6
 #define P_AFTER_ID			7
 #define P_PAGE_SIZE			8
-#define ACTIVE_NARGS		8
+#define P_FINISHED_UNTIL	9
+#define ACTIVE_NARGS		9
 
 /* The scopes in the order in which they drive the index scan */
 typedef struct ActiveScope
@@ -100,12 +108,12 @@ active_sql(int driver)
 					"  ORDER BY s.last_activity_at DESC, s.id DESC LIMIT $%d)"
 					" UNION ALL "
 					"(SELECT * FROM agent_sessions.sessions s"
-					"  WHERE s.finished_at >= $%d"
+					"  WHERE s.finished_at >= $%d AND s.finished_at <= $%d"
 					"    AND s.last_activity_at >= $%d%s"
 					"  ORDER BY s.last_activity_at DESC, s.id DESC LIMIT $%d)"
 					") a ORDER BY a.last_activity_at DESC, a.id DESC LIMIT $%d",
 					P_CUTOFF, filters.data, P_PAGE_SIZE,
-					P_CUTOFF, P_CUTOFF, filters.data, P_PAGE_SIZE,
+					P_CUTOFF, P_FINISHED_UNTIL, P_CUTOFF, filters.data, P_PAGE_SIZE,
 					P_PAGE_SIZE);
 }
 
@@ -114,7 +122,7 @@ active_plan(int driver)
 {
 	Oid			argtypes[ACTIVE_NARGS] = {
 		TIMESTAMPTZOID, TEXTOID, UUIDOID, TEXTOID, TEXTOID,
-		TIMESTAMPTZOID, UUIDOID, INT4OID
+		TIMESTAMPTZOID, UUIDOID, INT4OID, TIMESTAMPTZOID
 	};
 
 	if (active_plans[driver] != NULL)
@@ -146,6 +154,7 @@ active_sessions(PG_FUNCTION_ARGS)
 	Interval	longest = {.time = 0, .day = 0, .month = 100 * MONTHS_PER_YEAR};
 	Datum		within;
 	int32		page_size;
+	TimestampTz finished_until;
 	int			driver = UNSCOPED;
 	int			i;
 	uint64		r;
@@ -168,7 +177,7 @@ active_sessions(PG_FUNCTION_ARGS)
 		as_invalid_argument("page_size", "must be between 1 and 10000");
 
 	/* $2..$7 are the arguments 2..7 */
-	for (i = 1; i < ACTIVE_NARGS - 1; i++)
+	for (i = P_ORGANIZATION_ID - 1; i <= P_AFTER_ID - 1; i++)
 	{
 		nulls[i] = PG_ARGISNULL(i);
 		values[i] = nulls[i] ? (Datum) 0 : PG_GETARG_DATUM(i);
@@ -179,6 +188,9 @@ active_sessions(PG_FUNCTION_ARGS)
 	nulls[P_CUTOFF - 1] = false;
 	values[P_PAGE_SIZE - 1] = Int32GetDatum(page_size);
 	nulls[P_PAGE_SIZE - 1] = false;
+	TIMESTAMP_NOEND(finished_until);
+	values[P_FINISHED_UNTIL - 1] = TimestampTzGetDatum(finished_until);
+	nulls[P_FINISHED_UNTIL - 1] = false;
 
 	for (i = 0; i < NUM_SCOPES && driver == UNSCOPED; i++)
 		if (!nulls[scopes[i].param - 1])

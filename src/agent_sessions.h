@@ -148,7 +148,7 @@ typedef struct AsChange
 } AsChange;
 
 extern void as_record_change(const AsChange *change);
-extern void as_record_changes(const AsChange *changes, int n);
+extern void as_announce_change(const AsChange *change);
 extern void as_notify_change(const AsChange *change);
 
 /* wait.c */

@@ -98,13 +98,21 @@ PG_FUNCTION_INFO_V1(sweep);
 	" WHERE " STALE_SQL \
 	"   AND s.id > $4"
 
-/* Step 2, batch: lock what is free, re-check, fail.  $4 the candidates. */
+/*
+ * Step 2, batch: lock what is free, re-check, fail, and append the history
+ * rows, in one statement.  $4 the candidates, $5 the actor.  The UPDATE
+ * reaches each locked row by its ctid: a locked row cannot move, and one
+ * that did before the lock (a concurrent update the lock waited out)
+ * comes back from the lock as its newest version, ctid included.  The
+ * predicate is checked again all the same.
+ */
 #define FAIL_BATCH_SQL \
 	"WITH locked AS MATERIALIZED (" \
-	"  SELECT s.id, s.status, s.activity FROM agent_sessions.sessions s" \
+	"  SELECT s.ctid, s.id, s.status, s.activity FROM agent_sessions.sessions s" \
 	"   WHERE s.id = ANY ($4) AND " STALE_SQL \
-	"   FOR NO KEY UPDATE SKIP LOCKED)" \
-	" UPDATE agent_sessions.sessions s SET" \
+	"   FOR NO KEY UPDATE SKIP LOCKED)," \
+	" failed AS (" \
+	"  UPDATE agent_sessions.sessions s SET" \
 	"   status = 'failed'::agent_sessions.session_status," \
 	"   activity = 'idle'::agent_sessions.session_activity," \
 	"   version = s.version + 1," \
@@ -114,10 +122,22 @@ PG_FUNCTION_INFO_V1(sweep);
 	"   end_reason = " END_REASON_SQL "," \
 	"   error = " ERROR_SQL \
 	"  FROM locked l" \
-	" WHERE s.id = l.id AND " STALE_SQL \
-	" RETURNING s.id, s.organization_id, s.user_id," \
+	"  WHERE s.ctid = l.ctid AND s.id = l.id AND " STALE_SQL \
+	"  RETURNING s.id, s.organization_id, s.user_id," \
 	"   l.status AS from_status, l.activity AS from_activity," \
-	"   s.version, s.end_reason"
+	"   s.version, s.end_reason)," \
+	" history AS (" \
+	"  INSERT INTO agent_sessions.session_events" \
+	"   (session_id, organization_id, user_id, from_status, to_status," \
+	"    from_activity, to_activity, version, at, actor, reason)" \
+	"  SELECT f.id, f.organization_id, f.user_id, f.from_status," \
+	"   'failed'::agent_sessions.session_status, f.from_activity," \
+	"   'idle'::agent_sessions.session_activity, f.version, $1, $5, f.end_reason" \
+	"   FROM failed f)" \
+	" SELECT f.id, f.from_status::text AS from_status," \
+	"   f.from_activity::text AS from_activity, f.version," \
+	"   f.end_reason = 'inactivity_timeout' AS inactive" \
+	"  FROM failed f"
 
 /* Step 2, row: lock one candidate $4 if it is free and still stale. */
 #define LOCK_ROW_SQL \
@@ -176,14 +196,21 @@ count_swept(const char *end_reason, SweepCounts *counts)
 		counts->swept_start_timeout++;
 }
 
-/* Step 2 for a batch of n candidates, in one statement. */
+/*
+ * Step 2 for a batch of n candidates, in one statement that also writes
+ * their history rows; then what every recorded change gets: the waiters'
+ * wake-up and the notification (as_announce_change).
+ */
 static void
 fail_batch(Datum *values, pg_uuid_t *ids, int n, TimestampTz now,
 		   SweepCounts *counts)
 {
-	Oid			argtypes[4] = {TIMESTAMPTZOID, INTERVALOID, INTERVALOID, UUIDARRAYOID};
+	Oid			argtypes[5] = {TIMESTAMPTZOID, INTERVALOID, INTERVALOID,
+	UUIDARRAYOID, TEXTOID};
+	Datum		args[5];
+	bool		nulls[5] = {false};
 	Datum	   *elems = palloc(n * sizeof(Datum));
-	AsChange   *changes;
+	const char *actor = as_caller_actor();
 	SPITupleTable *swept;
 	TupleDesc	desc;
 	uint64		nswept;
@@ -191,38 +218,40 @@ fail_batch(Datum *values, pg_uuid_t *ids, int n, TimestampTz now,
 
 	for (i = 0; i < (uint64) n; i++)
 		elems[i] = UUIDPGetDatum(&ids[i]);
-	values[3] = PointerGetDatum(construct_array(elems, n, UUIDOID, UUID_LEN,
-												false, TYPALIGN_CHAR));
+	memcpy(args, values, 3 * sizeof(Datum));
+	args[3] = PointerGetDatum(construct_array(elems, n, UUIDOID, UUID_LEN,
+											  false, TYPALIGN_CHAR));
+	if (actor != NULL)
+		args[4] = CStringGetTextDatum(actor);
+	else
+		nulls[4] = true;
 
-	as_execute(as_keep_plan(&fail_batch_plan, FAIL_BATCH_SQL, 4, argtypes),
-			   values, NULL, false, 0);
+	as_execute(as_keep_plan(&fail_batch_plan, FAIL_BATCH_SQL, 5, argtypes),
+			   args, nulls, false, 0);
 	swept = SPI_tuptable;
 	desc = swept->tupdesc;
 	nswept = SPI_processed;
 	counts->skipped_locked += n - (int64) nswept;
-	if (nswept == 0)
-		return;
 
-	changes = palloc0(nswept * sizeof(AsChange));
 	for (i = 0; i < nswept; i++)
 	{
 		HeapTuple	tup = swept->vals[i];
-		AsChange   *c = &changes[i];
+		AsChange	c = {0};
 		bool		isnull;
 
-		c->id = *DatumGetUUIDP(SPI_getbinval(tup, desc, 1, &isnull));
-		c->organization_id = SPI_getvalue(tup, desc, 2);
-		c->user_id = SPI_getvalue(tup, desc, 3);
-		c->from_status = SPI_getvalue(tup, desc, 4);
-		c->to_status = as_status_name(AS_FAILED);
-		c->from_activity = SPI_getvalue(tup, desc, 5);
-		c->to_activity = as_activity_name(AS_IDLE);
-		c->version = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
-		c->reason = SPI_getvalue(tup, desc, 7);
-		c->at = now;
-		count_swept(c->reason, counts);
+		c.id = *DatumGetUUIDP(SPI_getbinval(tup, desc, 1, &isnull));
+		c.from_status = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
+		c.to_status = as_status_name(AS_FAILED);
+		c.from_activity = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
+		c.to_activity = as_activity_name(AS_IDLE);
+		c.version = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+		c.at = now;
+		if (DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull)))
+			counts->swept_inactive++;
+		else
+			counts->swept_start_timeout++;
+		as_announce_change(&c);
 	}
-	as_record_changes(changes, (int) nswept);
 }
 
 /* Step 2 for a batch of n candidates, one routed statement at a time. */

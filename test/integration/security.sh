@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Security checks that fail the build:
-#   - an extension function without search_path pinned to pg_catalog, pg_temp
+#   - an extension function without search_path pinned to pg_catalog, pg_temp,
+#     apart from the C functions on the allow-list below that run no SQL
 #   - a SECURITY DEFINER function that is not on the allow-list below
 #   - PUBLIC able to execute a function that writes, or to touch a table
 #   - a table holding tenant data without row-level security, or a view
@@ -24,6 +25,17 @@ fail() {
 # every function runs as its caller, so row-level security applies to it.
 definer_allowed=()
 
+# C functions that need no pinned search_path, each with why: they run no
+# SQL of their own and look up no name, so the caller's search_path cannot
+# reach them.  A SET clause would cost each call a GUC save and restore.
+# Each must be LANGUAGE c; anything else on the list fails.
+unpinned_allowed=(
+	"agent_sessions.sessions_guard()"           # compares the old and new row; its one statement (the history row of a direct UPDATE) is fully qualified and calls no function or operator
+	"agent_sessions.uuid_v7()"                  # the clock and random bytes
+	"agent_sessions.format_session_id(uuid)"    # formats 16 bytes as hex
+	"agent_sessions.parse_session_id(text)"     # parses hex
+)
+
 # Functions PUBLIC may execute although they are VOLATILE: they write
 # nothing.  (Every other function PUBLIC can execute must be STABLE or
 # IMMUTABLE, which cannot write.)
@@ -34,7 +46,7 @@ public_volatile_allowed=(
 # 1. Install and upgrade scripts: no OR REPLACE, no IF NOT EXISTS (a planted
 #    object of the same name would be kept or replaced silently).  The DDL
 #    form names an object next; PL/pgSQL's IF NOT EXISTS (SELECT ...) is fine.
-scripts=$(ls "$rel_top"/sql/0.1.0/*.sql "$rel_top"/sql/agent_sessions--*--*.sql 2>/dev/null || true)
+scripts=$(ls "$rel_top"/sql/install/*.sql "$rel_top"/sql/agent_sessions--*--*.sql 2>/dev/null || true)
 for f in $scripts; do
 	if sed 's/--.*$//' "$f" | grep -inE 'OR[[:space:]]+REPLACE|IF[[:space:]]+NOT[[:space:]]+EXISTS[[:space:]]+[^([:space:]]' >/dev/null; then
 		fail "$(basename "$f") uses CREATE OR REPLACE or IF NOT EXISTS:"
@@ -49,6 +61,7 @@ rel_psql -d "$db" -c "SET client_min_messages = warning" -c "CREATE EXTENSION ag
 
 definers=$(printf "'%s'," "${definer_allowed[@]}" "")
 volatiles=$(printf "'%s'," "${public_volatile_allowed[@]}")
+unpinned=$(printf "'%s'," "${unpinned_allowed[@]}")
 violations=$(psql -X -At -F ' | ' -d "$db" <<SQL
 WITH ext AS (
     SELECT objid FROM pg_depend
@@ -71,6 +84,11 @@ rel AS (
 )
 SELECT 'search_path not pinned', name, coalesce(array_to_string(proconfig, ', '), 'no SET clause')
   FROM fn WHERE NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (proconfig), false)
+               AND name NOT IN (${unpinned%,})
+UNION ALL
+SELECT 'unpinned search_path allowed for a function that is not C', name, l.lanname
+  FROM fn JOIN pg_proc p USING (oid) JOIN pg_language l ON l.oid = p.prolang
+ WHERE name IN (${unpinned%,}) AND l.lanname <> 'c'
 UNION ALL
 SELECT 'SECURITY DEFINER without a reason', name, ''
   FROM fn WHERE prosecdef AND name NOT IN (${definers%,})

@@ -81,7 +81,36 @@ else
 	for v in $earlier; do
 		db="up_from_$(echo "$v" | tr . _)"
 		install "$db" "$v"
+		# sessions made under the earlier version, one live and one
+		# completed, must come through the update whole
+		rel_psql -d "$db" -q >/dev/null <<-'SQL'
+			SELECT agent_sessions.create_session(user_id => 'u1', organization_id => 'o1', agent_id => 'a1');
+			SELECT agent_sessions.complete_session(id)
+			  FROM agent_sessions.start_session(
+			         (agent_sessions.create_session(user_id => 'u2', organization_id => 'o1')).id);
+			CREATE TABLE before_update AS
+			    SELECT s::text AS session FROM agent_sessions.sessions s
+			    UNION ALL SELECT e::text FROM agent_sessions.session_events e;
+		SQL
 		rel_psql -d "$db" -c "ALTER EXTENSION agent_sessions UPDATE"
+		kept=$(psql -X -At -d "$db" -c "
+			SELECT count(*) FILTER (WHERE b.session IS NULL OR a.session IS NULL)
+			  FROM before_update b
+			  FULL JOIN (SELECT s::text AS session FROM agent_sessions.sessions s
+			             UNION ALL SELECT e::text FROM agent_sessions.session_events e) a
+			    USING (session)")
+		active=$(psql -X -At -d "$db" -c "
+			SELECT count(*) FROM agent_sessions.active_sessions(organization_id => 'o1')")
+		if [ "$kept" != 0 ] || [ "$active" != 2 ]; then
+			echo "$v -> $current: $kept rows differ after the update, $active of 2 sessions active"
+			failed=1
+		else
+			echo "$v -> $current: every session and event kept, both sessions in the active window"
+		fi
+		# the schema comparison below is of an empty database, like the fresh one
+		rel_psql -d "$db" -c "DROP TABLE before_update" \
+			-c "SET client_min_messages = warning" -c "TRUNCATE agent_sessions.sessions CASCADE" \
+			-c "SELECT pg_catalog.setval('agent_sessions.session_events_event_id_seq', 1, false)" >/dev/null
 		if same up_fresh "$db"; then
 			echo "$v -> $current: identical to a fresh install of $current ($lines lines of schema)"
 		else

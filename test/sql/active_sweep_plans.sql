@@ -34,7 +34,7 @@ ANALYZE agent_sessions.sessions;
 SELECT status, count(*) FROM agent_sessions.sessions GROUP BY status ORDER BY status;
 
 -- the statements of active_sessions(), one per driving scope
-PREPARE active_project (timestamptz, text, uuid, text, text, timestamptz, uuid, integer) AS
+PREPARE active_project (timestamptz, text, uuid, text, text, timestamptz, uuid, integer, timestamptz) AS
 SELECT a.* FROM (
  (SELECT * FROM agent_sessions.sessions s
    WHERE s.status = ANY ('{queued,starting,running}'::agent_sessions.session_status[])
@@ -44,14 +44,14 @@ SELECT a.* FROM (
    ORDER BY s.last_activity_at DESC, s.id DESC LIMIT $8)
  UNION ALL
  (SELECT * FROM agent_sessions.sessions s
-   WHERE s.finished_at >= $1
+   WHERE s.finished_at >= $1 AND s.finished_at <= $9
      AND s.last_activity_at >= $1 AND s.project_id = $3 AND ($5 IS NULL OR s.agent_id = $5)
      AND ($4 IS NULL OR s.user_id = $4) AND ($2 IS NULL OR s.organization_id = $2)
      AND ($6 IS NULL OR (s.last_activity_at, s.id) < ($6, $7))
    ORDER BY s.last_activity_at DESC, s.id DESC LIMIT $8)) a
 ORDER BY a.last_activity_at DESC, a.id DESC LIMIT $8;
 
-PREPARE active_agent (timestamptz, text, uuid, text, text, timestamptz, uuid, integer) AS
+PREPARE active_agent (timestamptz, text, uuid, text, text, timestamptz, uuid, integer, timestamptz) AS
 SELECT a.* FROM (
  (SELECT * FROM agent_sessions.sessions s
    WHERE s.status = ANY ('{queued,starting,running}'::agent_sessions.session_status[])
@@ -61,14 +61,14 @@ SELECT a.* FROM (
    ORDER BY s.last_activity_at DESC, s.id DESC LIMIT $8)
  UNION ALL
  (SELECT * FROM agent_sessions.sessions s
-   WHERE s.finished_at >= $1
+   WHERE s.finished_at >= $1 AND s.finished_at <= $9
      AND s.last_activity_at >= $1 AND ($3 IS NULL OR s.project_id = $3) AND s.agent_id = $5
      AND ($4 IS NULL OR s.user_id = $4) AND ($2 IS NULL OR s.organization_id = $2)
      AND ($6 IS NULL OR (s.last_activity_at, s.id) < ($6, $7))
    ORDER BY s.last_activity_at DESC, s.id DESC LIMIT $8)) a
 ORDER BY a.last_activity_at DESC, a.id DESC LIMIT $8;
 
-PREPARE active_user (timestamptz, text, uuid, text, text, timestamptz, uuid, integer) AS
+PREPARE active_user (timestamptz, text, uuid, text, text, timestamptz, uuid, integer, timestamptz) AS
 SELECT a.* FROM (
  (SELECT * FROM agent_sessions.sessions s
    WHERE s.status = ANY ('{queued,starting,running}'::agent_sessions.session_status[])
@@ -78,14 +78,14 @@ SELECT a.* FROM (
    ORDER BY s.last_activity_at DESC, s.id DESC LIMIT $8)
  UNION ALL
  (SELECT * FROM agent_sessions.sessions s
-   WHERE s.finished_at >= $1
+   WHERE s.finished_at >= $1 AND s.finished_at <= $9
      AND s.last_activity_at >= $1 AND ($3 IS NULL OR s.project_id = $3) AND ($5 IS NULL OR s.agent_id = $5)
      AND s.user_id = $4 AND ($2 IS NULL OR s.organization_id = $2)
      AND ($6 IS NULL OR (s.last_activity_at, s.id) < ($6, $7))
    ORDER BY s.last_activity_at DESC, s.id DESC LIMIT $8)) a
 ORDER BY a.last_activity_at DESC, a.id DESC LIMIT $8;
 
-PREPARE active_organization (timestamptz, text, uuid, text, text, timestamptz, uuid, integer) AS
+PREPARE active_organization (timestamptz, text, uuid, text, text, timestamptz, uuid, integer, timestamptz) AS
 SELECT a.* FROM (
  (SELECT * FROM agent_sessions.sessions s
    WHERE s.status = ANY ('{queued,starting,running}'::agent_sessions.session_status[])
@@ -95,14 +95,14 @@ SELECT a.* FROM (
    ORDER BY s.last_activity_at DESC, s.id DESC LIMIT $8)
  UNION ALL
  (SELECT * FROM agent_sessions.sessions s
-   WHERE s.finished_at >= $1
+   WHERE s.finished_at >= $1 AND s.finished_at <= $9
      AND s.last_activity_at >= $1 AND ($3 IS NULL OR s.project_id = $3) AND ($5 IS NULL OR s.agent_id = $5)
      AND ($4 IS NULL OR s.user_id = $4) AND s.organization_id = $2
      AND ($6 IS NULL OR (s.last_activity_at, s.id) < ($6, $7))
    ORDER BY s.last_activity_at DESC, s.id DESC LIMIT $8)) a
 ORDER BY a.last_activity_at DESC, a.id DESC LIMIT $8;
 
-PREPARE active_unscoped (timestamptz, text, uuid, text, text, timestamptz, uuid, integer) AS
+PREPARE active_unscoped (timestamptz, text, uuid, text, text, timestamptz, uuid, integer, timestamptz) AS
 SELECT a.* FROM (
  (SELECT * FROM agent_sessions.sessions s
    WHERE s.status = ANY ('{queued,starting,running}'::agent_sessions.session_status[])
@@ -112,7 +112,7 @@ SELECT a.* FROM (
    ORDER BY s.last_activity_at DESC, s.id DESC LIMIT $8)
  UNION ALL
  (SELECT * FROM agent_sessions.sessions s
-   WHERE s.finished_at >= $1
+   WHERE s.finished_at >= $1 AND s.finished_at <= $9
      AND s.last_activity_at >= $1 AND ($3 IS NULL OR s.project_id = $3) AND ($5 IS NULL OR s.agent_id = $5)
      AND ($4 IS NULL OR s.user_id = $4) AND ($2 IS NULL OR s.organization_id = $2)
      AND ($6 IS NULL OR (s.last_activity_at, s.id) < ($6, $7))
@@ -132,39 +132,52 @@ SELECT s.id, s.status = 'running'::agent_sessions.session_status AS running
    AND s.id > $4
  ORDER BY s.id LIMIT $5;
 
-PREPARE sweep_fail_batch (timestamptz, interval, interval, uuid[]) AS
+PREPARE sweep_fail_batch (timestamptz, interval, interval, uuid[], text) AS
 WITH locked AS MATERIALIZED (
-  SELECT s.id, s.status, s.activity FROM agent_sessions.sessions s
+  SELECT s.ctid, s.id, s.status, s.activity FROM agent_sessions.sessions s
    WHERE s.id = ANY ($4) AND s.status = ANY ('{queued,starting,running}'::agent_sessions.session_status[])
      AND ((s.status = 'running'::agent_sessions.session_status
            AND s.last_activity_at < $1 - COALESCE(s.inactivity_timeout, $2))
        OR (s.status <> 'running'::agent_sessions.session_status
            AND s.last_activity_at < $1 - COALESCE(s.start_timeout, $3)))
-   FOR NO KEY UPDATE SKIP LOCKED)
-UPDATE agent_sessions.sessions s SET
-  status = 'failed'::agent_sessions.session_status,
-  activity = 'idle'::agent_sessions.session_activity,
-  version = s.version + 1,
-  updated_at = $1,
-  last_activity_at = $1,
-  finished_at = $1,
-  end_reason = CASE WHEN s.status = 'running'::agent_sessions.session_status
-                    THEN 'inactivity_timeout' ELSE 'start_timeout' END,
-  error = pg_catalog.jsonb_build_object('type', 'timeout', 'message',
-            CASE WHEN s.status = 'running'::agent_sessions.session_status
-                 THEN 'no activity for ' || pg_catalog.trim_scale(EXTRACT(epoch FROM
-                      COALESCE(s.inactivity_timeout, $2)))::text || ' seconds'
-                 ELSE 'not started within ' || pg_catalog.trim_scale(EXTRACT(epoch FROM
-                      COALESCE(s.start_timeout, $3)))::text || ' seconds' END)
-  FROM locked l
- WHERE s.id = l.id AND s.status = ANY ('{queued,starting,running}'::agent_sessions.session_status[])
-   AND ((s.status = 'running'::agent_sessions.session_status
-         AND s.last_activity_at < $1 - COALESCE(s.inactivity_timeout, $2))
-     OR (s.status <> 'running'::agent_sessions.session_status
-         AND s.last_activity_at < $1 - COALESCE(s.start_timeout, $3)))
-RETURNING s.id, s.organization_id, s.user_id,
-  l.status AS from_status, l.activity AS from_activity,
-  s.version, s.end_reason;
+   FOR NO KEY UPDATE SKIP LOCKED),
+ failed AS (
+  UPDATE agent_sessions.sessions s SET
+   status = 'failed'::agent_sessions.session_status,
+   activity = 'idle'::agent_sessions.session_activity,
+   version = s.version + 1,
+   updated_at = $1,
+   last_activity_at = $1,
+   finished_at = $1,
+   end_reason = CASE WHEN s.status = 'running'::agent_sessions.session_status
+                     THEN 'inactivity_timeout' ELSE 'start_timeout' END,
+   error = pg_catalog.jsonb_build_object('type', 'timeout', 'message',
+             CASE WHEN s.status = 'running'::agent_sessions.session_status
+                  THEN 'no activity for ' || pg_catalog.trim_scale(EXTRACT(epoch FROM
+                       COALESCE(s.inactivity_timeout, $2)))::text || ' seconds'
+                  ELSE 'not started within ' || pg_catalog.trim_scale(EXTRACT(epoch FROM
+                       COALESCE(s.start_timeout, $3)))::text || ' seconds' END)
+   FROM locked l
+  WHERE s.ctid = l.ctid AND s.id = l.id AND s.status = ANY ('{queued,starting,running}'::agent_sessions.session_status[])
+     AND ((s.status = 'running'::agent_sessions.session_status
+           AND s.last_activity_at < $1 - COALESCE(s.inactivity_timeout, $2))
+       OR (s.status <> 'running'::agent_sessions.session_status
+           AND s.last_activity_at < $1 - COALESCE(s.start_timeout, $3)))
+  RETURNING s.id, s.organization_id, s.user_id,
+   l.status AS from_status, l.activity AS from_activity,
+   s.version, s.end_reason),
+ history AS (
+  INSERT INTO agent_sessions.session_events
+   (session_id, organization_id, user_id, from_status, to_status,
+    from_activity, to_activity, version, at, actor, reason)
+  SELECT f.id, f.organization_id, f.user_id, f.from_status,
+   'failed'::agent_sessions.session_status, f.from_activity,
+   'idle'::agent_sessions.session_activity, f.version, $1, $5, f.end_reason
+   FROM failed f)
+ SELECT f.id, f.from_status::text AS from_status,
+   f.from_activity::text AS from_activity, f.version,
+   f.end_reason = 'inactivity_timeout' AS inactive
+  FROM failed f;
 
 PREPARE sweep_lock_row (timestamptz, interval, interval, uuid) AS
 SELECT s.status::text AS status, s.activity::text AS activity,
@@ -194,22 +207,23 @@ SELECT count(*) AS n FROM agent_sessions.sessions s
    AND s.id > $4;
 
 -- The plans the backend keeps.  Live sessions come from the live partial
--- indexes, recently finished ones from (scope, finished_at); the sweep walks
--- sessions_live_idx.  last_activity_at is a filter everywhere: it is in no
+-- indexes, recently finished ones from sessions_finished_window_idx (the
+-- finished_at range, the scope checked on the index entry); the sweep walks
+-- sessions_live_idx and updates the rows it locked by their ctid.  last_activity_at is a filter everywhere: it is in no
 -- index, so heartbeats stay HOT.
 SET plan_cache_mode = force_generic_plan;
 EXPLAIN (COSTS OFF) EXECUTE active_project(now() - interval '5 minutes', NULL,
-    '00000000-0000-7000-8000-000000000007', NULL, NULL, NULL, NULL, 100);
+    '00000000-0000-7000-8000-000000000007', NULL, NULL, NULL, NULL, 100, 'infinity');
 EXPLAIN (COSTS OFF) EXECUTE active_agent(now() - interval '5 minutes', NULL, NULL, NULL,
-    'agent7', NULL, NULL, 100);
+    'agent7', NULL, NULL, 100, 'infinity');
 EXPLAIN (COSTS OFF) EXECUTE active_user(now() - interval '5 minutes', NULL, NULL,
-    'user7', NULL, NULL, NULL, 100);
+    'user7', NULL, NULL, NULL, 100, 'infinity');
 EXPLAIN (COSTS OFF) EXECUTE active_organization(now() - interval '5 minutes', 'org7',
-    NULL, NULL, NULL, NULL, NULL, 100);
+    NULL, NULL, NULL, NULL, NULL, 100, 'infinity');
 EXPLAIN (COSTS OFF) EXECUTE sweep_candidates(now(), '15 minutes', '10 minutes',
     '00000000-0000-0000-0000-000000000000', 1000);
 EXPLAIN (COSTS OFF) EXECUTE sweep_fail_batch(now(), '15 minutes', '10 minutes',
-    '{00000000-0000-7000-8000-000000000001}');
+    '{00000000-0000-7000-8000-000000000001}', 'postgres');
 EXPLAIN (COSTS OFF) EXECUTE sweep_lock_row(now(), '15 minutes', '10 minutes',
     '00000000-0000-7000-8000-000000000001');
 EXPLAIN (COSTS OFF) EXECUTE sweep_count(now(), '15 minutes', '10 minutes',
@@ -222,12 +236,12 @@ DECLARE
     line text;
 BEGIN
     FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || statement LOOP
-        RETURN NEXT regexp_replace(line, '''[^'']+''::timestamp with time zone', '<cutoff>', 'g');
+        RETURN NEXT regexp_replace(line, '''(?!infinity)[^'']+''::timestamp with time zone', '<cutoff>', 'g');
     END LOOP;
 END
 $$;
 SELECT * FROM pg_temp.plan($$EXECUTE active_unscoped(now() - interval '5 minutes', NULL, NULL,
-    NULL, NULL, NULL, NULL, 100)$$);
+    NULL, NULL, NULL, NULL, 100, 'infinity')$$);
 RESET plan_cache_mode;
 
 -- the functions return what plain SQL over the whole table returns

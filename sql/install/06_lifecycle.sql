@@ -121,10 +121,13 @@ AS 'MODULE_PATHNAME', 'heartbeat';
 COMMENT ON FUNCTION @extschema@.heartbeat(uuid, @extschema@.session_activity) IS
     'Report that a live session''s worker is alive, and optionally flip it busy or idle. Heartbeats within agent_sessions.heartbeat_granularity of the last one are coalesced.';
 
+-- The guard runs on every UPDATE of sessions, heartbeats included.  It looks
+-- up no name (its only statement, the history row of a direct UPDATE, is
+-- fully qualified and calls no function or operator), so it carries no
+-- SET search_path: that would cost every heartbeat a GUC save and restore.
 CREATE FUNCTION @extschema@.sessions_guard()
 RETURNS trigger
 LANGUAGE c
-SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'sessions_guard';
 COMMENT ON FUNCTION @extschema@.sessions_guard() IS
     'Holds direct UPDATEs of sessions to the lifecycle; statements of the extension''s own functions pass through.';

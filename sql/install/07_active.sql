@@ -2,12 +2,19 @@
 -- The active window: sessions with activity in the last few minutes
 --
 -- Live sessions come from the sessions_live_*_idx indexes (filtered on
--- last_activity_at, which no index holds so that heartbeats stay HOT);
--- sessions that finished inside the window come from the
--- sessions_finished_*_idx indexes on (scope, finished_at).  This index
--- serves the same for a call without a scope.
+-- last_activity_at, which no index holds so that heartbeats stay HOT).
+-- Sessions that finished inside the window come from one index whose
+-- leading column is finished_at and whose other columns are the scopes: a
+-- range scan from the cutoff reads the sessions that ended since, across
+-- every scope, and checks the scope on the index entry itself.  Its cost
+-- follows how many sessions ended inside the window, not the table's size.
+-- One index instead of one per scope matters because every session that
+-- ends writes an entry into each index on its row (the move cannot be a
+-- HOT update), and ending sessions is what a sweep does in bulk; and new
+-- entries all land at the index's right edge, where the pages are hot.
 
-CREATE INDEX sessions_finished_idx ON @extschema@.sessions (finished_at)
+CREATE INDEX sessions_finished_window_idx ON @extschema@.sessions
+    (finished_at, organization_id, project_id, user_id, agent_id)
     WHERE finished_at IS NOT NULL;
 
 CREATE FUNCTION @extschema@.active_sessions(

@@ -104,16 +104,6 @@ CREATE INDEX sessions_live_user_idx ON @extschema@.sessions (user_id)
 CREATE INDEX sessions_live_agent_idx ON @extschema@.sessions (agent_id)
     WHERE status OPERATOR(pg_catalog.=) ANY ('{queued,starting,running}'::@extschema@.session_status[]);
 
--- Sessions that ended recently, by scope (the active window counts them).
-CREATE INDEX sessions_finished_organization_idx ON @extschema@.sessions (organization_id, finished_at)
-    WHERE finished_at IS NOT NULL;
-CREATE INDEX sessions_finished_project_idx ON @extschema@.sessions (project_id, finished_at)
-    WHERE finished_at IS NOT NULL;
-CREATE INDEX sessions_finished_user_idx ON @extschema@.sessions (user_id, finished_at)
-    WHERE finished_at IS NOT NULL;
-CREATE INDEX sessions_finished_agent_idx ON @extschema@.sessions (agent_id, finished_at)
-    WHERE finished_at IS NOT NULL;
-
 -- Listing by scope with keyset pagination on id.
 CREATE INDEX sessions_organization_id_idx ON @extschema@.sessions (organization_id, id);
 CREATE INDEX sessions_project_id_idx ON @extschema@.sessions (project_id, id);

@@ -1,0 +1,9 @@
+-- agent_sessions 0.2.0
+--
+-- This script is assembled from the fragments in sql/install/, one per
+-- concern.  Every name is qualified, every function that runs SQL or
+-- looks up a name pins its search_path, and nothing uses OR REPLACE or
+-- IF NOT EXISTS.
+
+\echo Use "CREATE EXTENSION agent_sessions" to load this file. \quit
+
