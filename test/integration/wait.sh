@@ -128,6 +128,16 @@ woken_by w_patch "SELECT title, version FROM agent_sessions.wait_for_session('$s
 	"UPDATE agent_sessions.sessions SET title = 'renamed' WHERE id = '$s'" \
 	"renamed|$((v + 1))" "woken by a direct UPDATE"
 
+# 4b. the sweep failing a quiet session wakes its waiter
+s=$(q -c "SELECT id FROM agent_sessions.start_session(
+            (agent_sessions.create_session(user_id => 'u', prompt => 'p',
+                                           inactivity_timeout => '1 second')).id)")
+v=$(q -c "SELECT version FROM agent_sessions.sessions WHERE id = '$s'")
+sleep 1.5
+woken_by w_sweep "SELECT status, activity, version FROM agent_sessions.wait_for_session('$s', 60)" \
+	"SELECT swept FROM agent_sessions.sweep()" \
+	"failed|idle|$((v + 1))" "woken by the sweep"
+
 # 5. the timeout: the current row after the requested seconds (±1 s)
 read -r s v < <(new_session busy)
 t0=$(date +%s.%N)
