@@ -21,10 +21,11 @@
  * the writer's reply).  Prints
  *   p50_ms=... p99_ms=... max_ms=... n=... waiter_first=...
  *
- * idle-cpu: WAITERS connections wait for a session that does not change;
- * once all sleep and PostgreSQL's one-off statistics flush has passed, the
- * CPU time their backends use over SECONDS is read from
- * /proc/<pid>/schedstat (or /proc/<pid>/stat).  Prints
+ * idle-cpu: WAITERS connections wait for a session that does not change
+ * (with no statistics flush due in their backends); once all sleep and a
+ * polling wait has backed off to its longest interval, the CPU time their
+ * backends use over SECONDS is read from /proc/<pid>/schedstat (or
+ * /proc/<pid>/stat).  Prints
  *   cpu_ms_per_s=... waiters=... seconds=...
  */
 #include <errno.h>
@@ -307,23 +308,33 @@ idle_cpu(int nwaiters, int seconds)
 	snprintf(wait_sql, sizeof(wait_sql),
 			 "SELECT version FROM %s($1::uuid, 60, $2::bigint)", function);
 	pidlist[0] = '\0';
+
+	/*
+	 * A backend that goes idle with statistics it may not flush yet (its
+	 * last flush was less than PGSTAT_MIN_INTERVAL, 1 s, ago) sets a timer
+	 * to flush them up to 10 s later (PGSTAT_IDLE_INTERVAL), and that timer
+	 * wakes it once, whatever it is doing by then, such as waiting.  A new
+	 * backend flushes everything when it first goes idle, so each waiter
+	 * runs nothing before its wait (its pid comes with the connection), and
+	 * the connections are made one after the other, so that no two flush
+	 * at once and find each other's locks taken.
+	 */
 	for (i = 0; i < nwaiters; i++)
 	{
 		const char *params[2] = {id, since};
 
 		conns[i] = connect_db();
-		pids[i] = atoi(scalar(conns[i], "SELECT pg_backend_pid()", 0, NULL));
+		pids[i] = PQbackendPID(conns[i]);
 		sprintf(pidlist + strlen(pidlist), "%s%d", i ? "," : "", pids[i]);
 		send_query(conns[i], wait_sql, 2, params);
 	}
 	await_sleeping(probe, pidlist, nwaiters);
 
 	/*
-	 * A backend with statistics pending when it was last idle flushes them
-	 * up to 10 s later (PGSTAT_IDLE_INTERVAL), which wakes it once, whatever
-	 * it is doing.  Measure the steady state after that.
+	 * Measure the steady state: a polling wait backs off to its longest
+	 * interval within its first 1.2 s.
 	 */
-	sleep(11);
+	sleep(2);
 
 	for (i = 0; i < nwaiters; i++)
 		before += cpu_ms(pids[i]);

@@ -15,14 +15,17 @@ top=$(cd "$here/../.." && pwd)
 db=bench_wait
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
-	wakes=200 poll_wakes=20 cpu_seconds=3
+	wakes=200 poll_wakes=20 plain_wakes=40 cpu_seconds=3
 else
-	wakes=1000 poll_wakes=200 cpu_seconds=10
+	wakes=1000 poll_wakes=100 plain_wakes=200 cpu_seconds=5
 fi
 # A polling wait's latency depends on where in its backoff the write lands,
-# so those writes come at a random point of the first second; a latch wait
-# does not care, and its writes come within 5 ms.
-poll_delay_ms=1000 latch_delay_ms=5
+# so the polling fallback's writes come at a random point of the first
+# second (its sleeps double from 10 ms to 500 ms, reached 1.13 s in); the
+# plain loop sleeps 100 ms every time, so a random point of its first
+# 200 ms is as good; a latch wait does not care, and its writes come
+# within 5 ms.
+poll_delay_ms=1000 plain_delay_ms=200 latch_delay_ms=5
 idle_waiters=50
 
 work=$(mktemp -d /tmp/agent_sessions-bench-wait.XXXXXX)
@@ -83,7 +86,7 @@ setup_db
 latch_cpu=$("$bin" idle-cpu -n "$idle_waiters" -s "$cpu_seconds")
 plain_cpu=$("$bin" idle-cpu -n "$idle_waiters" -s "$cpu_seconds" -f public.plain_wait)
 latch=$("$bin" latency -n "$wakes" -d "$latch_delay_ms")
-plain=$("$bin" latency -n "$poll_wakes" -d "$poll_delay_ms" -f public.plain_wait)
+plain=$("$bin" latency -n "$plain_wakes" -d "$plain_delay_ms" -f public.plain_wait)
 echo "preloaded:    $latch" >&2
 echo "plain SQL:    $plain" >&2
 psql -X -q -d postgres -c "DROP DATABASE $db" >/dev/null
@@ -102,9 +105,12 @@ p50() { field p50_ms <<<"$1"; }
 p99() { field p99_ms <<<"$1"; }
 cpu() { field cpu_ms_per_s <<<"$1"; }
 
+echo "TITLE|wait|6. wait_for_session wake latency and idle waiters' CPU"
 result wake_latency_p50 "$(p50 "$latch")" ms "$(p50 "$plain")"
 result wake_latency_p99 "$(p99 "$latch")" ms "$(p99 "$plain")"
 result wake_latency_p50_no_preload "$(p50 "$poll")" ms "$(p50 "$plain")"
 result wake_latency_p99_no_preload "$(p99 "$poll")" ms "$(p99 "$plain")"
 result idle_cpu_50_waiters "$(cpu "$latch_cpu")" ms_cpu_per_s "$(cpu "$plain_cpu")"
 result idle_cpu_50_waiters_no_preload "$(cpu "$poll_cpu")" ms_cpu_per_s "$(cpu "$plain_cpu")"
+echo "NOTE|wait|Wake latency: from the writer's heartbeat() returning to the waiter's wait_for_session() row arriving, both seen by one client (bench/wait_latency.c; 0 when the row came first); $wakes wakes with agent_sessions preloaded (each write within ${latch_delay_ms} ms of the waiter falling asleep), $poll_wakes with the polling fallback (an extra cluster without the preload; each write at a random point of the wait's first ${poll_delay_ms} ms, over its backoff from 10 ms to 500 ms) and $plain_wakes with the plain PL/pgSQL loop that reads the row every 100 ms (public.plain_wait; each write at a random point of its first ${plain_delay_ms} ms). The plain SQL column is that loop in every row."
+echo "NOTE|wait|Idle CPU: $idle_waiters connections wait on a session that does not change; once all sleep and a polling wait has backed off to its longest interval (2 s), the CPU time of their backends over ${cpu_seconds} s (/proc/<pid>/schedstat), per second."
