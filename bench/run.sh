@@ -44,7 +44,7 @@ settings=(
 	"shared_buffers = 4GB"                 # the 10M-row tables' hot part, both copies
 	"max_wal_size = 16GB"                  # bulk loads without forced checkpoints
 	"checkpoint_timeout = 30min"           # each run starts after an explicit CHECKPOINT
-	"maintenance_work_mem = 1GB"           # index rebuilds after bulk loads
+	"maintenance_work_mem = 1GB"           # VACUUM after bulk loads (their index rebuilds set 64MB, bench/lib.sh)
 	"max_connections = 200"
 	"log_min_messages = warning"
 )
