@@ -99,8 +99,8 @@ as_record_change(const AsChange *change)
  * What every recorded change gets, once its row (and its history row, if
  * it is an event) is written: its session's waiters are woken if the
  * transaction commits, and an event is notified unless it is quiet or
- * agent_sessions.notify is off.  For a caller that wrote the history row
- * itself; as_record_change and as_record_changes call it.
+ * agent_sessions.notify is off.  as_record_change calls it; the sweep,
+ * which writes its history rows in its own statement, calls it directly.
  */
 void
 as_announce_change(const AsChange *change)
