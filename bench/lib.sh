@@ -144,7 +144,7 @@ fill() {
 		for tbl in agent_sessions.sessions plain.sessions; do
 			(
 				sql "SELECT bench.fill('$tbl', $first, $last, '$kind', '$now0')" >/dev/null
-				sql "VACUUM (ANALYZE) $tbl"
+				sql "VACUUM (ANALYZE) $tbl, ${tbl%%.*}.session_scopes"
 			) &
 			pids+=($!)
 		done
@@ -168,7 +168,9 @@ fill() {
 		BEGIN
 		    FOR r IN SELECT i.indexrelid, i.indrelid, pg_get_expr(i.indpred, i.indrelid) AS pred
 		               FROM pg_index AS i
-		              WHERE i.indrelid IN ('agent_sessions.sessions'::regclass, 'plain.sessions'::regclass)
+		              WHERE i.indrelid IN ('agent_sessions.sessions'::regclass, 'plain.sessions'::regclass,
+		                                   'agent_sessions.session_scopes'::regclass,
+		                                   'plain.session_scopes'::regclass)
 		                AND NOT EXISTS (SELECT FROM pg_constraint WHERE conindid = i.indexrelid)
 		    LOOP
 		        keep := false;
@@ -200,7 +202,7 @@ fill() {
 	log "fill: indexes rebuilt after $(($(date +%s) - t0)) s"
 	pids=()
 	for tbl in agent_sessions.sessions plain.sessions; do
-		{ sql "ALTER TABLE $tbl RESET (autovacuum_enabled)" && sql "VACUUM (ANALYZE) $tbl"; } &
+		{ sql "ALTER TABLE $tbl RESET (autovacuum_enabled)" && sql "VACUUM (ANALYZE) $tbl, ${tbl%%.*}.session_scopes"; } &
 		pids+=($!)
 	done
 	for p in "${pids[@]}"; do wait "$p"; done
@@ -224,12 +226,18 @@ fill_chunks() {
 		SQL
 		for tbl in agent_sessions.sessions plain.sessions; do
 			[ "$k" = 1 ] || fill_wait "$sync" "$((k - 1)).$tbl"
-			sql "SET synchronize_seqscans = off; INSERT INTO $tbl SELECT * FROM bench.fill_chunk_$k" ||
+			# the scopes rows too, with the extension's triggers off
+			"$pg_bindir/psql" -X -q -v ON_ERROR_STOP=1 -c "SET synchronize_seqscans = off" \
+				-c "SET session_replication_role = replica" \
+				-c "INSERT INTO $tbl SELECT * FROM bench.fill_chunk_$k" \
+				-c "INSERT INTO ${tbl%%.*}.session_scopes
+				    SELECT id, organization_id, project_id, user_id, agent_id FROM bench.fill_chunk_$k" ||
 				fill_failed "$sync"
 			touch "$sync/$k.$tbl"
 			if [ "$k" = "$chunks" ]; then
 				log "fill: $((last - first + 1)) rows in $tbl after $(($(date +%s) - t0)) s"
-				sql "UPDATE bench.fill_index SET ready = true WHERE tbl = '$tbl'::regclass" ||
+				sql "UPDATE bench.fill_index SET ready = true
+				      WHERE tbl IN ('$tbl'::regclass, '${tbl%%.*}.session_scopes'::regclass)" ||
 					fill_failed "$sync"
 			fi
 		done

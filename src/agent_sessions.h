@@ -124,6 +124,8 @@ extern TimestampTz as_now(void);
 
 /* sessions.c */
 extern void as_check_id_arg(const char *name, Datum value);
+extern bool as_have_scopes(void);
+extern bool as_scopes_written_with(const pg_uuid_t *id);
 extern Datum as_get_session(const pg_uuid_t *id);
 
 /* identity.c */

@@ -9,6 +9,7 @@
 
 #include "access/detoast.h"
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -94,6 +95,8 @@ static const CreateArg create_args[] = {
 
 static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr insert_keyed_plan = NULL;
+static SPIPlanPtr insert_scoped_plan = NULL;
+static SPIPlanPtr insert_scoped_keyed_plan = NULL;
 static SPIPlanPtr find_key_plan = NULL;
 static SPIPlanPtr find_key_no_org_plan = NULL;
 static SPIPlanPtr get_plan = NULL;
@@ -183,8 +186,35 @@ check_argument(const CreateArg *arg, Datum value)
 	}
 }
 
+/*
+ * The session create_session() is inserting together with its scopes row,
+ * while the statement runs: the scopes trigger leaves that one row alone.
+ */
+static bool creating = false;
+static pg_uuid_t creating_id;
+
+bool
+as_scopes_written_with(const pg_uuid_t *id)
+{
+	return creating && memcmp(id->data, creating_id.data, UUID_LEN) == 0;
+}
+
+/*
+ * Whether session_scopes exists.  It does from 0.3.0 on; a database whose
+ * extension has not been updated yet keeps the listing indexes on sessions
+ * and is served the way it was.  Asked on every call, so that a backend
+ * follows an ALTER EXTENSION UPDATE made by another.
+ */
+bool
+as_have_scopes(void)
+{
+	Oid			nsp = get_namespace_oid("agent_sessions", true);
+
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("session_scopes", nsp));
+}
+
 static SPIPlanPtr
-prepare_insert(SPIPlanPtr *cache, bool keyed)
+prepare_insert(SPIPlanPtr *cache, bool keyed, bool scoped)
 {
 	StringInfoData sql;
 	Oid			argtypes[INSERT_NARGS];
@@ -194,6 +224,9 @@ prepare_insert(SPIPlanPtr *cache, bool keyed)
 		return *cache;
 
 	initStringInfo(&sql);
+	/* the session's row and its scopes row (session_scopes), together */
+	if (scoped)
+		appendStringInfoString(&sql, "WITH s AS (");
 	appendStringInfoString(&sql, "INSERT INTO agent_sessions.sessions AS s (id");
 	for (i = 0; i < NUM_CREATE_ARGS; i++)
 	{
@@ -223,7 +256,16 @@ prepare_insert(SPIPlanPtr *cache, bool keyed)
 		appendStringInfoString(&sql,
 							   " ON CONFLICT (organization_id, user_id, idempotency_key)"
 							   " WHERE idempotency_key IS NOT NULL DO NOTHING");
-	appendStringInfoString(&sql, " RETURNING s AS session_row, organization_id, user_id");
+	if (scoped)
+		appendStringInfoString(&sql, " RETURNING s AS session_row, id, organization_id,"
+							   " project_id, user_id, agent_id),"
+							   " scopes AS (INSERT INTO agent_sessions.session_scopes"
+							   " (id, organization_id, project_id, user_id, agent_id)"
+							   " SELECT id, organization_id, project_id, user_id, agent_id"
+							   " FROM s)"
+							   " SELECT session_row, organization_id, user_id FROM s");
+	else
+		appendStringInfoString(&sql, " RETURNING s AS session_row, organization_id, user_id");
 
 	return as_keep_plan(cache, sql.data, INSERT_NARGS, argtypes);
 }
@@ -377,8 +419,25 @@ create_session(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(result);
 	}
 
-	as_execute(prepare_insert(keyed ? &insert_keyed_plan : &insert_plan, keyed),
-			   values, nulls, false, 0);
+	if (as_have_scopes())
+	{
+		creating = true;
+		creating_id = id;
+		PG_TRY();
+		{
+			as_execute(prepare_insert(keyed ? &insert_scoped_keyed_plan : &insert_scoped_plan,
+									  keyed, true),
+					   values, nulls, false, 0);
+		}
+		PG_FINALLY();
+		{
+			creating = false;
+		}
+		PG_END_TRY();
+	}
+	else
+		as_execute(prepare_insert(keyed ? &insert_keyed_plan : &insert_plan, keyed, false),
+				   values, nulls, false, 0);
 
 	if (SPI_processed == 0)
 	{
@@ -448,27 +507,41 @@ get_session_text(PG_FUNCTION_ARGS)
 /*
  * list_sessions(...) and count_sessions(...): the sessions matching every
  * given filter.  The statements are kept but planned for each call's actual
- * filters, so the filters given become index conditions.
+ * filters, so the filters given become index conditions.  A call that
+ * filters by organization, project, user or agent reads those through
+ * session_scopes, which holds the listing indexes; the others read sessions
+ * alone.
  */
 #define FILTER_NARGS 13
 #define LIST_NARGS (FILTER_NARGS + 2)
 
-#define FILTER_SQL \
+/* the filters on the scopes; sc is session_scopes, or sessions itself */
+#define SCOPE_FILTER_SQL(sc) \
+	"   AND ($3 IS NULL OR " sc ".organization_id = $3)" \
+	"   AND ($5 IS NULL OR " sc ".project_id = $5)" \
+	"   AND ($6 IS NULL OR " sc ".user_id = $6)" \
+	"   AND ($7 IS NULL OR " sc ".agent_id = $7)"
+
+#define FILTER_SQL(sc) \
 	" WHERE ($1 IS NULL OR s.status = ANY ($1))" \
 	"   AND ($2 IS NULL OR s.activity = $2)" \
-	"   AND ($3 IS NULL OR s.organization_id = $3)" \
 	"   AND ($4 IS NULL OR s.workspace_id = $4)" \
-	"   AND ($5 IS NULL OR s.project_id = $5)" \
-	"   AND ($6 IS NULL OR s.user_id = $6)" \
-	"   AND ($7 IS NULL OR s.agent_id = $7)" \
 	"   AND ($8 IS NULL OR s.tags && $8)" \
 	"   AND ($9 IS NULL OR s.tags @> $9)" \
 	"   AND ($10 IS NULL OR s.created_at >= $10)" \
 	"   AND ($11 IS NULL OR s.created_at < $11)" \
 	"   AND ($12 IS NULL OR s.last_activity_at >= $12)" \
-	"   AND ($13 IS NULL OR s.last_activity_at < $13)"
+	"   AND ($13 IS NULL OR s.last_activity_at < $13)" \
+	SCOPE_FILTER_SQL(sc)
 
+#define FROM_SESSIONS_SQL " FROM agent_sessions.sessions s"
+#define FROM_SCOPES_SQL \
+	" FROM agent_sessions.session_scopes sc" \
+	" JOIN agent_sessions.sessions s ON s.id = sc.id"
+
+static SPIPlanPtr list_scoped_plan = NULL;
 static SPIPlanPtr count_plan = NULL;
+static SPIPlanPtr count_scoped_plan = NULL;
 
 static void
 filter_args(FunctionCallInfo fcinfo, int nargs, Oid *argtypes, Datum *values,
@@ -486,6 +559,13 @@ filter_args(FunctionCallInfo fcinfo, int nargs, Oid *argtypes, Datum *values,
 	}
 }
 
+/* Whether the call filters by organization, project, user or agent. */
+static bool
+filters_scope(const bool *nulls)
+{
+	return !nulls[2] || !nulls[4] || !nulls[5] || !nulls[6];
+}
+
 Datum
 list_sessions(PG_FUNCTION_ARGS)
 {
@@ -494,6 +574,7 @@ list_sessions(PG_FUNCTION_ARGS)
 	Datum		values[LIST_NARGS];
 	bool		nulls[LIST_NARGS];
 	int32		page_size;
+	SPIPlanPtr	plan;
 	uint64		i;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -509,13 +590,21 @@ list_sessions(PG_FUNCTION_ARGS)
 	nulls[LIST_NARGS - 1] = false;
 
 	SPI_connect();
-	as_execute(as_keep_custom_plan(&list_plan,
-								   "SELECT * FROM agent_sessions.sessions s"
-								   FILTER_SQL
+	if (filters_scope(nulls) && as_have_scopes())
+		plan = as_keep_custom_plan(&list_scoped_plan,
+								   "SELECT s.*" FROM_SCOPES_SQL
+								   FILTER_SQL("sc")
+								   "   AND ($14 IS NULL OR sc.id < $14)"
+								   " ORDER BY sc.id DESC LIMIT $15",
+								   LIST_NARGS, argtypes);
+	else
+		plan = as_keep_custom_plan(&list_plan,
+								   "SELECT s.*" FROM_SESSIONS_SQL
+								   FILTER_SQL("s")
 								   "   AND ($14 IS NULL OR s.id < $14)"
 								   " ORDER BY s.id DESC LIMIT $15",
-								   LIST_NARGS, argtypes),
-			   values, nulls, true, 0);
+								   LIST_NARGS, argtypes);
+	as_execute(plan, values, nulls, true, 0);
 
 	for (i = 0; i < SPI_processed; i++)
 		tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
@@ -530,16 +619,23 @@ count_sessions(PG_FUNCTION_ARGS)
 	Datum		values[FILTER_NARGS];
 	bool		nulls[FILTER_NARGS];
 	bool		isnull;
+	SPIPlanPtr	plan;
 	int64		count;
 
 	filter_args(fcinfo, FILTER_NARGS, argtypes, values, nulls);
 
 	SPI_connect();
-	as_execute(as_keep_custom_plan(&count_plan,
-								   "SELECT count(*) AS n FROM agent_sessions.sessions s"
-								   FILTER_SQL,
-								   FILTER_NARGS, argtypes),
-			   values, nulls, true, 0);
+	if (filters_scope(nulls) && as_have_scopes())
+		plan = as_keep_custom_plan(&count_scoped_plan,
+								   "SELECT count(*) AS n" FROM_SCOPES_SQL
+								   FILTER_SQL("sc"),
+								   FILTER_NARGS, argtypes);
+	else
+		plan = as_keep_custom_plan(&count_plan,
+								   "SELECT count(*) AS n" FROM_SESSIONS_SQL
+								   FILTER_SQL("s"),
+								   FILTER_NARGS, argtypes);
+	as_execute(plan, values, nulls, true, 0);
 	count = DatumGetInt64(as_get_attr(0, "n", &isnull));
 	SPI_finish();
 	PG_RETURN_INT64(count);

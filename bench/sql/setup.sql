@@ -1,10 +1,12 @@
 -- Set-up shared by the benchmark cases (bench/lib.sh runs it once per case
 -- database, after CREATE EXTENSION agent_sessions).
 --
---   plain.sessions, plain.session_events: the plain-SQL twin.  Same columns,
---     types, defaults, CHECK constraints, indexes, storage parameters and
---     foreign key as the extension's tables, and nothing else: no trigger, no
---     row-level security, no functions.
+--   plain.sessions, plain.session_scopes, plain.session_events: the
+--     plain-SQL twin.  Same columns, types, defaults, CHECK constraints,
+--     indexes, storage parameters and foreign key as the extension's tables,
+--     and nothing else: no trigger, no row-level security, no functions.
+--     Its writes keep plain.session_scopes as the extension keeps its own
+--     (a create inserts both rows in one statement).
 --   bench.fill(table, first, last, kind, now0): deterministic rows, so both
 --     tables can be given exactly the same data.
 --   bench.pool_id(n): the id of pool session n (heartbeat and lifecycle pools);
@@ -14,6 +16,7 @@ SET client_min_messages = warning;
 
 CREATE SCHEMA plain;
 CREATE TABLE plain.sessions (LIKE agent_sessions.sessions INCLUDING ALL);
+CREATE TABLE plain.session_scopes (LIKE agent_sessions.session_scopes INCLUDING ALL);
 CREATE SEQUENCE plain.session_events_event_id_seq AS bigint;
 CREATE TABLE plain.session_events (LIKE agent_sessions.session_events INCLUDING ALL);
 ALTER TABLE plain.session_events
@@ -67,7 +70,9 @@ RETURN hashint8extended(i, s) & 9223372036854775807;
 --   live    running, last activity within the past 10 seconds; pool ids
 --   queued  queued, created at now0; pool ids
 -- Ids are UUIDv7-shaped from created_at (pool ids for live and queued rows);
--- the source column holds the kind.
+-- the source column holds the kind.  The rows' scopes go into the
+-- session_scopes table of tbl's schema, where there is one (agent_sessions,
+-- plain), with the extension's triggers off for the statement.
 -- 1,000 projects (bench.project_id(1..1000)), 100 organizations, 20,000
 -- users, 5,000 agents.  Every row satisfies the table's CHECK constraints.
 CREATE FUNCTION bench.fill(tbl regclass, first bigint, last bigint, kind text,
@@ -77,6 +82,10 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     n bigint;
+    role text;
+    scopes regclass := to_regclass(format('%I.session_scopes',
+                                          (SELECT relnamespace::regnamespace::text
+                                             FROM pg_class WHERE oid = tbl)));
     status_sql text := CASE kind
         WHEN 'queued' THEN $s$'queued'::agent_sessions.session_status$s$
         WHEN 'mixed' THEN $s$CASE WHEN i % 100 = 0 THEN 'running'::agent_sessions.session_status
@@ -96,7 +105,12 @@ DECLARE
         ELSE $s$(lpad(to_hex(now_ms - last_ms - age_ms), 12, '0') || '7000-8'
                  || lpad(to_hex(i), 15, '0'))::uuid$s$ END;
 BEGIN
+    IF scopes IS NOT NULL THEN
+        role := current_setting('session_replication_role');
+        PERFORM set_config('session_replication_role', 'replica', true);
+    END IF;
     EXECUTE format($q$
+    WITH ins AS (
     INSERT INTO %s (id, organization_id, project_id, user_id, agent_id, agent_name,
                     type, model, title, prompt, source, status, activity, version, end_reason,
                     created_at, updated_at, started_at, finished_at, last_activity_at)
@@ -122,8 +136,15 @@ BEGIN
                    (SELECT array_agg(bench.project_id(n) ORDER BY n)
                       FROM generate_series(1, 1000) AS n) AS projects
               FROM (SELECT i, bench.h(i, 0) AS h FROM generate_series($1, $2) AS i) g) r
-    $q$, tbl, id_sql, kind, status_sql, last_sql, age_sql) USING first, last, now0;
-    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURNING id, organization_id, project_id, user_id, agent_id)%s
+    SELECT count(*) FROM ins
+    $q$, tbl, id_sql, kind, status_sql, last_sql, age_sql,
+         CASE WHEN scopes IS NOT NULL
+              THEN format(', sc AS (INSERT INTO %s SELECT * FROM ins)', scopes) ELSE '' END)
+    INTO n USING first, last, now0;
+    IF scopes IS NOT NULL THEN
+        PERFORM set_config('session_replication_role', role, true);
+    END IF;
     RETURN n;
 END
 $$;

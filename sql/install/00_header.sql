@@ -1,4 +1,4 @@
--- agent_sessions 0.2.0
+-- agent_sessions 0.3.0
 --
 -- This script is assembled from the fragments in sql/install/, one per
 -- concern.  Every name is qualified, every function that runs SQL or

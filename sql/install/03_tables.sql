@@ -104,16 +104,37 @@ CREATE INDEX sessions_live_user_idx ON @extschema@.sessions (user_id)
 CREATE INDEX sessions_live_agent_idx ON @extschema@.sessions (agent_id)
     WHERE status OPERATOR(pg_catalog.=) ANY ('{queued,starting,running}'::@extschema@.session_status[]);
 
--- Listing by scope with keyset pagination on id.
-CREATE INDEX sessions_organization_id_idx ON @extschema@.sessions (organization_id, id);
-CREATE INDEX sessions_project_id_idx ON @extschema@.sessions (project_id, id);
-CREATE INDEX sessions_user_id_idx ON @extschema@.sessions (user_id, id);
-CREATE INDEX sessions_agent_id_idx ON @extschema@.sessions (agent_id, id);
-
 -- An idempotency key is unique per organization and user.
 CREATE UNIQUE INDEX sessions_idempotency_key_idx
     ON @extschema@.sessions (organization_id, user_id, idempotency_key) NULLS NOT DISTINCT
     WHERE idempotency_key IS NOT NULL;
+
+-- Listing by scope, with keyset pagination on id, reads session_scopes:
+-- each session's id and scopes again, in a table of its own.  Ending a
+-- session rewrites its row in sessions, and a row that is not updated in
+-- place gets a new entry in every index of its table, whether that index's
+-- key changed or not.  The scopes never change when a session ends, so
+-- their indexes stay off sessions, and ending a session writes to two
+-- indexes (the primary key and the finished window) instead of six.
+-- Triggers keep session_scopes equal to sessions for every write made
+-- outside the extension's functions (sessions_scopes(), 06_lifecycle.sql);
+-- create_session() writes both rows in one statement.  Like an index, it
+-- is not dumped: restoring sessions fills it again.
+CREATE TABLE @extschema@.session_scopes (
+    id                      uuid NOT NULL,
+    organization_id         text,
+    project_id              uuid,
+    user_id                 text NOT NULL,
+    agent_id                text,
+    CONSTRAINT session_scopes_pkey PRIMARY KEY (id)
+);
+CREATE INDEX session_scopes_organization_id_idx ON @extschema@.session_scopes (organization_id, id);
+CREATE INDEX session_scopes_project_id_idx ON @extschema@.session_scopes (project_id, id);
+CREATE INDEX session_scopes_user_id_idx ON @extschema@.session_scopes (user_id, id);
+CREATE INDEX session_scopes_agent_id_idx ON @extschema@.session_scopes (agent_id, id);
+
+COMMENT ON TABLE @extschema@.session_scopes IS
+    'Each session''s id, organization_id, project_id, user_id and agent_id, for listing sessions by scope. Kept equal to sessions by the extension''s functions and triggers; not meant to be written directly.';
 
 -- History: one row per status or activity change (heartbeats are not events).
 CREATE SEQUENCE @extschema@.session_events_event_id_seq AS bigint;

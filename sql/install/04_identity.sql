@@ -27,6 +27,7 @@ COMMENT ON FUNCTION @extschema@.caller_organization_id() IS
 
 ALTER TABLE @extschema@.sessions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE @extschema@.session_events ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.session_scopes ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY sessions_tenant ON @extschema@.sessions
     USING (CASE WHEN @extschema@.caller_organization_id() OPERATOR(pg_catalog.<>) ''
@@ -39,6 +40,16 @@ CREATE POLICY sessions_tenant ON @extschema@.sessions
                           AND user_id OPERATOR(pg_catalog.=) @extschema@.caller_user_id() END);
 
 CREATE POLICY session_events_tenant ON @extschema@.session_events
+    USING (CASE WHEN @extschema@.caller_organization_id() OPERATOR(pg_catalog.<>) ''
+                THEN organization_id OPERATOR(pg_catalog.=) @extschema@.caller_organization_id()
+                ELSE organization_id IS NULL
+                     AND user_id OPERATOR(pg_catalog.=) @extschema@.caller_user_id() END)
+    WITH CHECK (CASE WHEN @extschema@.caller_organization_id() OPERATOR(pg_catalog.<>) ''
+                     THEN organization_id OPERATOR(pg_catalog.=) @extschema@.caller_organization_id()
+                     ELSE organization_id IS NULL
+                          AND user_id OPERATOR(pg_catalog.=) @extschema@.caller_user_id() END);
+
+CREATE POLICY session_scopes_tenant ON @extschema@.session_scopes
     USING (CASE WHEN @extschema@.caller_organization_id() OPERATOR(pg_catalog.<>) ''
                 THEN organization_id OPERATOR(pg_catalog.=) @extschema@.caller_organization_id()
                 ELSE organization_id IS NULL

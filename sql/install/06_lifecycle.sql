@@ -136,3 +136,29 @@ CREATE TRIGGER sessions_guard
     BEFORE UPDATE ON @extschema@.sessions
     FOR EACH ROW EXECUTE FUNCTION @extschema@.sessions_guard();
 
+
+-- session_scopes follows every write of sessions made outside the
+-- extension's functions (src/scopes.c).  An UPDATE reaches the trigger only
+-- when it sets a scope column to another value, so heartbeats and moves
+-- never queue it.
+CREATE FUNCTION @extschema@.sessions_scopes()
+RETURNS trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sessions_scopes';
+COMMENT ON FUNCTION @extschema@.sessions_scopes() IS
+    'Keeps session_scopes equal to sessions for INSERTs, scope changes, DELETEs and TRUNCATEs made outside the extension''s functions.';
+
+CREATE TRIGGER sessions_scopes
+    AFTER INSERT OR DELETE ON @extschema@.sessions
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.sessions_scopes();
+CREATE TRIGGER sessions_scopes_update
+    AFTER UPDATE OF organization_id, project_id, user_id, agent_id ON @extschema@.sessions
+    FOR EACH ROW
+    WHEN (OLD.organization_id IS DISTINCT FROM NEW.organization_id
+          OR OLD.project_id IS DISTINCT FROM NEW.project_id
+          OR OLD.user_id IS DISTINCT FROM NEW.user_id
+          OR OLD.agent_id IS DISTINCT FROM NEW.agent_id)
+    EXECUTE FUNCTION @extschema@.sessions_scopes();
+CREATE TRIGGER sessions_scopes_truncate
+    AFTER TRUNCATE ON @extschema@.sessions
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.sessions_scopes();

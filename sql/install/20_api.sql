@@ -71,7 +71,7 @@ COMMENT ON FUNCTION @extschema@.session_id_argument(text, text) IS
 
 CREATE VIEW agent_sessions_api.agent_sessions WITH (security_invoker = true) AS
 SELECT s.id AS "id",
-       COALESCE(s.workspace_id, s.organization_id) AS "workspaceId",
+       COALESCE(s.workspace_id, sc.organization_id) AS "workspaceId",
        s.workspace_element_type AS "workspaceElementType",
        s.workspace_element_id AS "workspaceElementId",
        s.type AS "type",
@@ -86,7 +86,7 @@ SELECT s.id AS "id",
                       '15 min'::interval))) AS "hasWorker",
        pg_catalog.to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "createdAt",
        pg_catalog.to_char(s.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "updatedAt",
-       s.user_id AS "userId",
+       sc.user_id AS "userId",
        s.tenant_id AS "tenantId",
        s.org_workspace_id AS "orgWorkspaceId",
        s.error AS "error",
@@ -102,7 +102,8 @@ SELECT s.id AS "id",
        pg_catalog.to_char(s.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "startedAt",
        pg_catalog.to_char(s.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "finishedAt",
        s.end_reason AS "endReason"
-  FROM @extschema@.sessions s;
+  FROM @extschema@.session_scopes sc
+  JOIN @extschema@.sessions s ON s.id OPERATOR(pg_catalog.=) sc.id;
 
 COMMENT ON VIEW agent_sessions_api.agent_sessions IS
 'Agent sessions in the Membrane shape (camelCase, timestamps in UTC ending in Z).
@@ -137,12 +138,12 @@ COMMENT ON COLUMN agent_sessions_api.agent_sessions."endReason" IS 'Why a termin
 
 CREATE VIEW agent_sessions_api.sessions WITH (security_invoker = true) AS
 SELECT s.id,
-       s.organization_id,
+       sc.organization_id,
        s.workspace_id,
-       s.project_id,
-       s.user_id,
+       sc.project_id,
+       sc.user_id,
        s.team_id,
-       s.agent_id,
+       sc.agent_id,
        s.agent_name,
        s.machine_id,
        s.caller_role,
@@ -183,7 +184,8 @@ SELECT s.id,
        pg_catalog.to_char(s.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS finished_at,
        pg_catalog.to_char(s.last_activity_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS last_activity_at,
        pg_catalog.to_char(s.connected_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS connected_at
-  FROM @extschema@.sessions s;
+  FROM @extschema@.session_scopes sc
+  JOIN @extschema@.sessions s ON s.id OPERATOR(pg_catalog.=) sc.id;
 
 COMMENT ON VIEW agent_sessions_api.sessions IS
 'Agent sessions as snake_case records (timestamps in UTC ending in Z).

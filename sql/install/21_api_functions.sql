@@ -288,12 +288,14 @@ BEGIN
                        project_id => project_agent_sessions.id,
                        page_size => project_agent_sessions.page_size) AS s);
     ELSE
-        -- every session of the project, most recently created first
+        -- every session of the project, most recently created first (the
+        -- project's listing index is on session_scopes)
         picked := ARRAY(
             SELECT s
-              FROM @extschema@.sessions s
-             WHERE s.project_id = project_agent_sessions.id
-             ORDER BY s.id DESC
+              FROM @extschema@.session_scopes sc
+              JOIN @extschema@.sessions s ON s.id = sc.id
+             WHERE sc.project_id = project_agent_sessions.id
+             ORDER BY sc.id DESC
              LIMIT project_agent_sessions.page_size);
     END IF;
 

@@ -30,6 +30,8 @@ BEGIN
     EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA agent_sessions_api TO %I', grant_api.role);
 
     EXECUTE format('GRANT SELECT, INSERT, UPDATE ON TABLE @extschema@.sessions TO %I', grant_api.role);
+    -- session_scopes is written with sessions (src/scopes.c)
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE ON TABLE @extschema@.session_scopes TO %I', grant_api.role);
     EXECUTE format('GRANT SELECT, INSERT ON TABLE @extschema@.session_events TO %I', grant_api.role);
     EXECUTE format('GRANT USAGE ON SEQUENCE @extschema@.session_events_event_id_seq TO %I', grant_api.role);
 

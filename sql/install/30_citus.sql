@@ -2,8 +2,8 @@
 --
 -- The install script never distributes anything: with no Citus the
 -- extension is plain PostgreSQL.  On a Citus coordinator, one call to
--- distribute() hash-distributes sessions by id and colocates session_events
--- with it by session_id, so that every call about one session is a
+-- distribute() hash-distributes sessions by id and colocates session_scopes
+-- with it by id and session_events by session_id, so that every call about one session is a
 -- single-shard statement and a session's row and its history live on the
 -- same node.  drop_all_shards() is the teardown step Citus needs before
 -- DROP EXTENSION, which would otherwise leave every shard behind on the
@@ -18,8 +18,10 @@ AS $$
 DECLARE
     sessions_rel    regclass := '@extschema@.sessions';
     events_rel      regclass := '@extschema@.session_events';
+    scopes_rel      regclass := '@extschema@.session_scopes';
     sessions_dist   record;
     events_dist     record;
+    scopes_dist     record;
     local_rows      boolean := false;
     unsafe_triggers text;
 BEGIN
@@ -42,6 +44,11 @@ BEGIN
       INTO events_dist
       FROM pg_dist_partition AS p
      WHERE p.logicalrelid = events_rel;
+    SELECT p.partmethod, column_to_column_name(p.logicalrelid, p.partkey) AS column_name,
+           p.colocationid
+      INTO scopes_dist
+      FROM pg_dist_partition AS p
+     WHERE p.logicalrelid = scopes_rel;
 
     IF sessions_dist.partmethod IS NOT NULL
        AND (sessions_dist.partmethod <> 'h' OR sessions_dist.column_name IS DISTINCT FROM 'id') THEN
@@ -59,6 +66,16 @@ BEGIN
                   DETAIL = format('Its distribution method is "%s" on column %s.',
                                   events_dist.partmethod, coalesce(events_dist.column_name, '(none)')),
                   HINT = 'agent_sessions needs session_events distributed by session_id in the colocation group of sessions; extension tables cannot be undistributed, so reinstall the extension.';
+    END IF;
+
+    IF scopes_dist.partmethod IS NOT NULL
+       AND (scopes_dist.partmethod <> 'h' OR scopes_dist.column_name IS DISTINCT FROM 'id'
+            OR sessions_dist.colocationid IS DISTINCT FROM scopes_dist.colocationid) THEN
+        RAISE EXCEPTION 'table @extschema@.session_scopes is already a Citus table that is not colocated with sessions by id'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('Its distribution method is "%s" on column %s.',
+                                  scopes_dist.partmethod, coalesce(scopes_dist.column_name, '(none)')),
+                  HINT = 'agent_sessions needs session_scopes distributed by id in the colocation group of sessions; extension tables cannot be undistributed, so reinstall the extension.';
     END IF;
 
     -- Citus enforces a unique index only when it contains the distribution
@@ -96,6 +113,19 @@ BEGIN
         RETURN NEXT;
     END IF;
 
+    IF scopes_dist.partmethod IS NULL THEN
+        local_rows := local_rows OR EXISTS (SELECT FROM ONLY @extschema@.session_scopes);
+        PERFORM create_distributed_table('@extschema@.session_scopes', 'id',
+                                         colocate_with => '@extschema@.sessions');
+        object := '@extschema@.session_scopes';
+        action := 'distributed by id, colocated with sessions';
+        RETURN NEXT;
+    ELSE
+        object := '@extschema@.session_scopes';
+        action := 'already distributed by id, colocated with sessions';
+        RETURN NEXT;
+    END IF;
+
     IF events_dist.partmethod IS NULL THEN
         local_rows := local_rows OR EXISTS (SELECT FROM ONLY @extschema@.session_events);
         PERFORM create_distributed_table('@extschema@.session_events', 'session_id',
@@ -113,8 +143,9 @@ BEGIN
     -- own copies are invisible from now on and only take space.
     IF local_rows THEN
         PERFORM truncate_local_data_after_distributing_table('@extschema@.session_events');
+        PERFORM truncate_local_data_after_distributing_table('@extschema@.session_scopes');
         PERFORM truncate_local_data_after_distributing_table('@extschema@.sessions');
-        object := '@extschema@.sessions, @extschema@.session_events';
+        object := '@extschema@.sessions, @extschema@.session_scopes, @extschema@.session_events';
         action := 'existing rows moved to the shards; local copies removed';
         RETURN NEXT;
     END IF;
@@ -125,7 +156,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.distribute() IS
-    'On a Citus coordinator: distribute sessions by id and colocate session_events by session_id, replacing the idempotency unique index by a plain one. Idempotent; reports what it did. Raises 55000 when Citus is not installed.';
+    'On a Citus coordinator: distribute sessions by id and colocate session_scopes by id and session_events by session_id, replacing the idempotency unique index by a plain one. Idempotent; reports what it did. Raises 55000 when Citus is not installed.';
 
 CREATE FUNCTION @extschema@.drop_all_shards()
 RETURNS TABLE (relation regclass, shards_dropped integer)
@@ -140,7 +171,7 @@ BEGIN
     END IF;
 
     -- session_events first: its shards reference those of sessions.
-    FOREACH table_name IN ARRAY ARRAY['session_events', 'sessions'] LOOP
+    FOREACH table_name IN ARRAY ARRAY['session_events', 'session_scopes', 'sessions'] LOOP
         relation := format('%I.%I', '@extschema@', table_name)::regclass;
         IF EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = relation) THEN
             shards_dropped := citus_drop_all_shards(relation, '@extschema@', table_name);
@@ -150,4 +181,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.drop_all_shards() IS
-    'On Citus, run right before DROP EXTENSION agent_sessions: drops every shard of session_events and sessions, with their rows, on every node (DROP EXTENSION alone leaves them behind). Returns nothing when the tables are not distributed.';
+    'On Citus, run right before DROP EXTENSION agent_sessions: drops every shard of session_events, session_scopes and sessions, with their rows, on every node (DROP EXTENSION alone leaves them behind). Returns nothing when the tables are not distributed.';

@@ -274,7 +274,7 @@ die "no SQL found in $src_dir/*.c\n" unless grep { $_->{sql} =~ /agent_sessions\
 # Text rules
 
 my $clock_re = qr/\b(now|clock_timestamp|statement_timestamp|transaction_timestamp|timeofday)\s*\(|\b(current_timestamp|localtimestamp|current_time|localtime|current_date)\b/i;
-my $table_re = qr/\b(?:FROM|JOIN|UPDATE|INTO|USING)\s+agent_sessions\.(sessions|session_events)\b/i;
+my $table_re = qr/\b(?:FROM|JOIN|UPDATE|INTO|USING)\s+agent_sessions\.(sessions|session_events|session_scopes)\b/i;
 my $verb_re = qr/^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b/i;
 
 # Paren depth at each position of the text, strings skipped.
@@ -310,7 +310,7 @@ sub routed_by_id
 		my $clause = substr($sql, $start, $end - $start);
 		my @cd = @d[$start .. $end - 1];
 		my ($has_eq, $has_or) = (0, 0);
-		while ($clause =~ /(?<![\w.])(?:\w+\.)?(?:session_)?id\s*=\s*\$\d+\b|\$\d+\s*=\s*(?:\w+\.)?(?:session_)?id\b/g)
+		while ($clause =~ /(?<![\w.])(?:\w+\.)?(?:session_)?id\s*(?:=|OPERATOR\(pg_catalog\.=\))\s*\$\d+\b|\$\d+\s*(?:=|OPERATOR\(pg_catalog\.=\))\s*(?:\w+\.)?(?:session_)?id\b/g)
 		{
 			$has_eq = 1 if $cd[$-[0]] == $depth;
 		}
@@ -342,11 +342,14 @@ for my $s (@strings)
 	}
 	next unless $s->{sql} =~ $verb_re;
 	my $verb = uc($1);
+	# a WITH that starts by inserting is an INSERT (create_session writes a
+	# session and its scopes row in one statement)
+	$verb = 'INSERT' if $verb eq 'WITH' && $s->{sql} =~ /^\s*WITH\s+\w+\s+AS\s*\(\s*INSERT\b/i;
 	next unless $s->{sql} =~ $table_re;
 
 	# an INSERT is routed by the values it inserts, unless it reads them
 	# from a session table
-	if ($verb ne 'INSERT' || $s->{sql} =~ /\bSELECT\b.*\b(?:FROM|JOIN)\s+agent_sessions\.(?:sessions|session_events)\b/is)
+	if ($verb ne 'INSERT' || $s->{sql} =~ /\bSELECT\b.*\b(?:FROM|JOIN)\s+agent_sessions\.(?:sessions|session_events|session_scopes)\b/is)
 	{
 		violation('router', $fn, $at, "touches a session table without id = \$n or session_id = \$n, so it runs on every shard")
 		  unless routed_by_id($s->{sql});

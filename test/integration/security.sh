@@ -34,6 +34,7 @@ unpinned_allowed=(
 	"agent_sessions.uuid_v7()"                  # the clock and random bytes
 	"agent_sessions.format_session_id(uuid)"    # formats 16 bytes as hex
 	"agent_sessions.parse_session_id(text)"     # parses hex
+	"agent_sessions.sessions_scopes()"          # trigger: its statements on session_scopes are fully qualified, name their operator (OPERATOR(pg_catalog.=)) and call no function
 )
 
 # Functions PUBLIC may execute although they are VOLATILE: they write
@@ -43,15 +44,35 @@ public_volatile_allowed=(
 	"agent_sessions.uuid_v7()"     # makes an id from the clock and randomness
 )
 
-# 1. Install and upgrade scripts: no OR REPLACE, no IF NOT EXISTS (a planted
-#    object of the same name would be kept or replaced silently).  The DDL
-#    form names an object next; PL/pgSQL's IF NOT EXISTS (SELECT ...) is fine.
+# 1. Install and upgrade scripts: no IF NOT EXISTS, and no OR REPLACE in
+#    the install script (a planted object of the same name would be kept or
+#    replaced silently).  The DDL form names an object next; PL/pgSQL's IF
+#    NOT EXISTS (SELECT ...) is fine.  An update script A--B may CREATE OR
+#    REPLACE only a function or view that version A's script creates: it
+#    replaces the extension's own object, and PostgreSQL refuses to replace
+#    one that is not a member of the extension.
 scripts=$(ls "$rel_top"/sql/install/*.sql "$rel_top"/sql/agent_sessions--*--*.sql 2>/dev/null || true)
 for f in $scripts; do
-	if sed 's/--.*$//' "$f" | grep -inE 'OR[[:space:]]+REPLACE|IF[[:space:]]+NOT[[:space:]]+EXISTS[[:space:]]+[^([:space:]]' >/dev/null; then
-		fail "$(basename "$f") uses CREATE OR REPLACE or IF NOT EXISTS:"
-		sed 's/--.*$//' "$f" | grep -inE 'OR[[:space:]]+REPLACE|IF[[:space:]]+NOT[[:space:]]+EXISTS[[:space:]]+[^([:space:]]' | head -n 5
+	if sed 's/--.*$//' "$f" | grep -inE 'IF[[:space:]]+NOT[[:space:]]+EXISTS[[:space:]]+[^([:space:]]' >/dev/null; then
+		fail "$(basename "$f") uses IF NOT EXISTS:"
+		sed 's/--.*$//' "$f" | grep -inE 'IF[[:space:]]+NOT[[:space:]]+EXISTS[[:space:]]+[^([:space:]]' | head -n 5
 	fi
+	replaced=$(sed 's/--.*$//' "$f" | grep -ioE 'OR[[:space:]]+REPLACE[[:space:]]+[A-Z]+[[:space:]]+[^[:space:](]+' || true)
+	[ -n "$replaced" ] || continue
+	case $(basename "$f") in
+	agent_sessions--*--*.sql)
+		from=$(basename "$f" | sed -E 's/^agent_sessions--([^-]+)--.*$/\1/')
+		while read -r _ _ kind name; do
+			if ! grep -qE "^CREATE $kind $name( |\(|$)" "$rel_top/sql/agent_sessions--$from.sql"; then
+				fail "$(basename "$f") replaces $kind $name, which version $from does not create"
+			fi
+		done <<<"$replaced"
+		;;
+	*)
+		fail "$(basename "$f") uses CREATE OR REPLACE:"
+		echo "$replaced" | head -n 5
+		;;
+	esac
 done
 echo "install and upgrade scripts checked: $(echo "$scripts" | wc -w)"
 

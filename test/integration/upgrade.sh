@@ -101,11 +101,16 @@ else
 			    USING (session)")
 		active=$(psql -X -At -d "$db" -c "
 			SELECT count(*) FROM agent_sessions.active_sessions(organization_id => 'o1')")
-		if [ "$kept" != 0 ] || [ "$active" != 2 ]; then
-			echo "$v -> $current: $kept rows differ after the update, $active of 2 sessions active"
+		# listed by scope (session_scopes, filled by the 0.3.0 update)
+		listed=$(psql -X -At -d "$db" -c "
+			SELECT (SELECT count(*) FROM agent_sessions.list_sessions(organization_id => 'o1'))
+			       || ' ' || agent_sessions.count_sessions(agent_id => 'a1')
+			       || ' ' || agent_sessions.count_sessions(user_id => 'u2')")
+		if [ "$kept" != 0 ] || [ "$active" != 2 ] || [ "$listed" != "2 1 1" ]; then
+			echo "$v -> $current: $kept rows differ after the update, $active of 2 sessions active, listed by organization, agent, user: $listed (expected 2 1 1)"
 			failed=1
 		else
-			echo "$v -> $current: every session and event kept, both sessions in the active window"
+			echo "$v -> $current: every session and event kept, both sessions in the active window and listed by scope"
 		fi
 		# the schema comparison below is of an empty database, like the fresh one
 		rel_psql -d "$db" -c "DROP TABLE before_update" \

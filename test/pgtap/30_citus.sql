@@ -153,23 +153,26 @@ SELECT results_eq(
         ('agent_sessions.sessions_idempotency_key_idx',
          'replaced by the non-unique index sessions_idempotency_key_lookup_idx: Citus cannot enforce uniqueness without the distribution column'),
         ('agent_sessions.sessions', 'distributed by id'),
+        ('agent_sessions.session_scopes', 'distributed by id, colocated with sessions'),
         ('agent_sessions.session_events', 'distributed by session_id, colocated with sessions')$$,
-    'distribute() replaces the unique index, then distributes sessions, then session_events');
+    'distribute() replaces the unique index, then distributes sessions, session_scopes and session_events');
 SELECT results_eq(
     'SELECT call, unsafe_triggers FROM citus_stand_in.calls ORDER BY n',
     $$VALUES
         ('create_distributed_table(agent_sessions.sessions, id, hash, default)', 'on'),
+        ('create_distributed_table(agent_sessions.session_scopes, id, hash, agent_sessions.sessions)', 'on'),
         ('create_distributed_table(agent_sessions.session_events, session_id, hash, agent_sessions.sessions)', 'on')$$,
-    'sessions by id, then session_events by session_id colocated with it, with unsafe triggers allowed');
+    'sessions by id, then session_scopes by id and session_events by session_id colocated with it, with unsafe triggers allowed');
 SELECT results_eq(
     $$SELECT logicalrelid::text, partmethod::text, partkey
         FROM pg_dist_partition ORDER BY logicalrelid::text$$,
     $$VALUES ('agent_sessions.session_events', 'h', 'session_id'),
+             ('agent_sessions.session_scopes', 'h', 'id'),
              ('agent_sessions.sessions', 'h', 'id')$$,
-    'both tables are hash-distributed');
+    'the three tables are hash-distributed');
 SELECT is(
     (SELECT count(DISTINCT colocationid) FROM pg_dist_partition),
-    1::bigint, 'both tables are in one colocation group');
+    1::bigint, 'the three tables are in one colocation group');
 SELECT is(to_regclass('agent_sessions.sessions_idempotency_key_idx'), NULL,
           'the unique idempotency index is gone');
 SELECT is(
@@ -188,18 +191,21 @@ SELECT is(
 SELECT results_eq(
     'SELECT * FROM agent_sessions.distribute()',
     $$VALUES ('agent_sessions.sessions', 'already distributed by id'),
+             ('agent_sessions.session_scopes', 'already distributed by id, colocated with sessions'),
              ('agent_sessions.session_events', 'already distributed by session_id, colocated with sessions')$$,
     'a second distribute() reports that there is nothing to do');
-SELECT is((SELECT count(*) FROM citus_stand_in.calls), 2::bigint,
+SELECT is((SELECT count(*) FROM citus_stand_in.calls), 3::bigint,
           'a second distribute() calls nothing');
 
 SELECT results_eq(
     'SELECT relation::text, shards_dropped FROM agent_sessions.drop_all_shards()',
-    $$VALUES ('agent_sessions.session_events', 32), ('agent_sessions.sessions', 32)$$,
+    $$VALUES ('agent_sessions.session_events', 32), ('agent_sessions.session_scopes', 32),
+             ('agent_sessions.sessions', 32)$$,
     'drop_all_shards() reports the shards it dropped, session_events first');
 SELECT results_eq(
-    'SELECT call FROM citus_stand_in.calls WHERE n > 2 ORDER BY n',
+    'SELECT call FROM citus_stand_in.calls WHERE n > 3 ORDER BY n',
     $$VALUES ('citus_drop_all_shards(agent_sessions.session_events, agent_sessions, session_events)'),
+             ('citus_drop_all_shards(agent_sessions.session_scopes, agent_sessions, session_scopes)'),
              ('citus_drop_all_shards(agent_sessions.sessions, agent_sessions, sessions)')$$,
     'drop_all_shards() names each table to citus_drop_all_shards');
 
@@ -212,19 +218,20 @@ SELECT lives_ok(
         FROM agent_sessions.create_session(user_id => 'u1', idempotency_key => 'k1')$$,
     'a session with a history exists before distribution');
 SELECT results_eq(
-    'SELECT * FROM agent_sessions.distribute() OFFSET 3',
-    $$VALUES ('agent_sessions.sessions, agent_sessions.session_events',
+    'SELECT * FROM agent_sessions.distribute() OFFSET 4',
+    $$VALUES ('agent_sessions.sessions, agent_sessions.session_scopes, agent_sessions.session_events',
               'existing rows moved to the shards; local copies removed')$$,
     'distribute() reports that the rows moved');
 SELECT results_eq(
     'SELECT call FROM citus_stand_in.calls WHERE call LIKE $$truncate%$$ ORDER BY n',
     $$VALUES ('truncate_local_data_after_distributing_table(agent_sessions.session_events)'),
+             ('truncate_local_data_after_distributing_table(agent_sessions.session_scopes)'),
              ('truncate_local_data_after_distributing_table(agent_sessions.sessions)')$$,
-    'the local copies are removed after both tables are distributed');
+    'the local copies are removed after the three tables are distributed');
 
 ROLLBACK TO SAVEPOINT citus_installed;
 
--- sessions distributed by hand, session_events not yet
+-- sessions distributed by hand, session_scopes and session_events not yet
 
 DROP INDEX agent_sessions.sessions_idempotency_key_idx;
 INSERT INTO pg_dist_partition (logicalrelid, partmethod, partkey, colocationid, repmodel)
@@ -232,12 +239,14 @@ VALUES ('agent_sessions.sessions', 'h', 'id', 7, 's');
 SELECT results_eq(
     'SELECT * FROM agent_sessions.distribute()',
     $$VALUES ('agent_sessions.sessions', 'already distributed by id'),
+             ('agent_sessions.session_scopes', 'distributed by id, colocated with sessions'),
              ('agent_sessions.session_events', 'distributed by session_id, colocated with sessions')$$,
     'distribute() completes a half-done distribution');
 SELECT results_eq(
     'SELECT call FROM citus_stand_in.calls ORDER BY n',
-    $$VALUES ('create_distributed_table(agent_sessions.session_events, session_id, hash, agent_sessions.sessions)')$$,
-    'only session_events is distributed');
+    $$VALUES ('create_distributed_table(agent_sessions.session_scopes, id, hash, agent_sessions.sessions)'),
+             ('create_distributed_table(agent_sessions.session_events, session_id, hash, agent_sessions.sessions)')$$,
+    'only session_scopes and session_events are distributed');
 SELECT is(to_regclass('agent_sessions.sessions_idempotency_key_lookup_idx'), NULL,
           'an index left as it was by hand is not touched');
 
