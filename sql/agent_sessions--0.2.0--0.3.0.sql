@@ -11,6 +11,11 @@
 -- extension's functions and triggers on sessions keep it equal to
 -- sessions.
 --
+-- heartbeat() and the lifecycle functions (transition, start, complete,
+-- fail, cancel, add_usage) drop their SET search_path: their statements now
+-- name every operator in full, and the GUC save and restore cost every
+-- call.
+--
 -- The update holds an ACCESS EXCLUSIVE lock on sessions until it commits
 -- (dropping the old indexes takes it first), reads the table once to fill
 -- session_scopes and builds its indexes.  Roles that held privileges on
@@ -465,3 +470,11 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.drop_all_shards() IS
     'On Citus, run right before DROP EXTENSION agent_sessions: drops every shard of session_events, session_scopes and sessions, with their rows, on every node (DROP EXTENSION alone leaves them behind). Returns nothing when the tables are not distributed.';
+
+ALTER FUNCTION @extschema@.heartbeat(uuid, @extschema@.session_activity) RESET search_path;
+ALTER FUNCTION @extschema@.transition(uuid, @extschema@.session_status, bigint, text, jsonb, jsonb, text, text, text) RESET search_path;
+ALTER FUNCTION @extschema@.start_session(uuid, text, bigint, text) RESET search_path;
+ALTER FUNCTION @extschema@.complete_session(uuid, jsonb, text, text, jsonb, numeric, bigint, text) RESET search_path;
+ALTER FUNCTION @extschema@.fail_session(uuid, jsonb, text, text, bigint, text) RESET search_path;
+ALTER FUNCTION @extschema@.cancel_session(uuid, text, bigint) RESET search_path;
+ALTER FUNCTION @extschema@.add_usage(uuid, jsonb, numeric) RESET search_path;

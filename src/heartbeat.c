@@ -21,6 +21,11 @@
  * row behind another writer keeps the later of the two times (GREATEST), so
  * a session's timestamps and the times of its events never go back.
  *
+ * heartbeat() carries no SET search_path, which would cost every call a
+ * GUC save and restore: its statements, and the history row a flip
+ * records, name every table, type and operator in full, so the caller's
+ * search_path cannot change what they call.
+ *
  *-------------------------------------------------------------------------
  */
 #include "agent_sessions.h"
@@ -53,7 +58,6 @@ heartbeat(PG_FUNCTION_ARGS)
 	AsStatus	status;
 	char	   *activity = NULL;
 	char		status_name[NAMEDATALEN];
-	char		activity_name[NAMEDATALEN];
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -81,12 +85,12 @@ heartbeat(PG_FUNCTION_ARGS)
 		as_execute(as_keep_plan(&flip_plan,
 								"UPDATE agent_sessions.sessions SET"
 								"  activity = $3::agent_sessions.session_activity,"
-								"  version = version + 1,"
+								"  version = version OPERATOR(pg_catalog.+) 1,"
 								"  updated_at = GREATEST(updated_at, $2),"
 								"  last_activity_at = GREATEST(last_activity_at, $2)"
-								" WHERE id = $1"
-								"   AND status = ANY (" AS_LIVE_STATUSES ")"
-								"   AND activity <> $3::agent_sessions.session_activity"
+								" WHERE id OPERATOR(pg_catalog.=) $1"
+								"   AND status OPERATOR(pg_catalog.=) ANY (" AS_LIVE_STATUSES ")"
+								"   AND activity OPERATOR(pg_catalog.<>) $3::agent_sessions.session_activity"
 								" RETURNING id, status, activity, version,"
 								"   last_activity_at, updated_at, organization_id, user_id",
 								3, argtypes),
@@ -106,7 +110,8 @@ heartbeat(PG_FUNCTION_ARGS)
 			change.at = DatumGetTimestampTz(as_get_attr(0, "updated_at", &isnull));
 			/* keep the row: recording the change reuses SPI_tuptable */
 			strlcpy(status_name, change.to_status, sizeof(status_name));
-			strlcpy(activity_name, activity, sizeof(activity_name));
+			out[1] = as_get_attr(0, "status", &isnull);
+			out[2] = PG_GETARG_DATUM(1);
 			out[3] = Int64GetDatum(change.version);
 			out[4] = as_get_attr(0, "last_activity_at", &isnull);
 			as_record_change(&change);
@@ -121,9 +126,9 @@ heartbeat(PG_FUNCTION_ARGS)
 		as_execute(as_keep_plan(&touch_plan,
 								"UPDATE agent_sessions.sessions SET"
 								"  last_activity_at = $2"
-								" WHERE id = $1"
-								"   AND status = ANY (" AS_LIVE_STATUSES ")"
-								"   AND last_activity_at <= $3"
+								" WHERE id OPERATOR(pg_catalog.=) $1"
+								"   AND status OPERATOR(pg_catalog.=) ANY (" AS_LIVE_STATUSES ")"
+								"   AND last_activity_at OPERATOR(pg_catalog.<=) $3"
 								" RETURNING id, status, activity, version,"
 								"   last_activity_at",
 								3, argtypes),
@@ -142,7 +147,8 @@ heartbeat(PG_FUNCTION_ARGS)
 			as_execute(as_keep_plan(&read_plan,
 									"SELECT id, status, activity, version,"
 									"   last_activity_at"
-									" FROM agent_sessions.sessions WHERE id = $1",
+									" FROM agent_sessions.sessions"
+									" WHERE id OPERATOR(pg_catalog.=) $1",
 									1, readtypes),
 					   values, NULL, false, 1);
 			if (SPI_processed == 0)
@@ -153,7 +159,9 @@ heartbeat(PG_FUNCTION_ARGS)
 																	UUIDPGetDatum(id))))));
 		}
 		strlcpy(status_name, as_get_text_attr(0, "status"), sizeof(status_name));
-		strlcpy(activity_name, as_get_text_attr(0, "activity"), sizeof(activity_name));
+		/* the enums are OIDs, passed by value: they outlive SPI_finish() */
+		out[1] = as_get_attr(0, "status", &isnull);
+		out[2] = as_get_attr(0, "activity", &isnull);
 		out[3] = as_get_attr(0, "version", &isnull);
 		out[4] = as_get_attr(0, "last_activity_at", &isnull);
 	}
@@ -163,10 +171,6 @@ heartbeat(PG_FUNCTION_ARGS)
 	/* id, status, activity, version, last_activity_at, accepted, terminal, cancel_requested */
 	status = as_status_from_name(status_name);
 	out[0] = UUIDPGetDatum(id);
-	out[1] = DirectFunctionCall2(enum_in, CStringGetDatum(status_name),
-								 ObjectIdGetDatum(TupleDescAttr(desc, 1)->atttypid));
-	out[2] = DirectFunctionCall2(enum_in, CStringGetDatum(activity_name),
-								 ObjectIdGetDatum(TupleDescAttr(desc, 2)->atttypid));
 	out[5] = BoolGetDatum(accepted);
 	out[6] = BoolGetDatum(AS_IS_TERMINAL(status));
 	out[7] = BoolGetDatum(status == AS_CANCELLED);

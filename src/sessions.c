@@ -478,7 +478,7 @@ as_get_session(const pg_uuid_t *id)
 
 	SPI_connect();
 	as_execute(as_keep_plan(&get_plan,
-							"SELECT * FROM agent_sessions.sessions WHERE id = $1",
+							"SELECT * FROM agent_sessions.sessions WHERE id OPERATOR(pg_catalog.=) $1",
 							1, argtypes),
 			   values, NULL, true, 1);
 	if (SPI_processed == 0)

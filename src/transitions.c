@@ -184,7 +184,7 @@ move_locked(const pg_uuid_t *id, AsStatus from, AsStatus to, bool via_starting,
 							"UPDATE agent_sessions.sessions AS s SET"
 							"  status = $2::agent_sessions.session_status,"
 							"  activity = $3::agent_sessions.session_activity,"
-							"  version = version + $15,"
+							"  version = version OPERATOR(pg_catalog.+) $15,"
 							"  updated_at = $4,"
 							"  last_activity_at = $4,"
 							"  started_at = COALESCE($5, started_at),"
@@ -198,8 +198,8 @@ move_locked(const pg_uuid_t *id, AsStatus from, AsStatus to, bool via_starting,
 							"  connected_at = COALESCE(connected_at, CASE WHEN $12 IS NOT NULL THEN $4 END),"
 							"  usage = CASE WHEN $13 IS NULL THEN usage"
 							"               ELSE agent_sessions.usage_add(usage, $13) END,"
-							"  cost = cost + COALESCE($14, 0)"
-							" WHERE id = $1"
+							"  cost = cost OPERATOR(pg_catalog.+) COALESCE($14, 0::pg_catalog.numeric)"
+							" WHERE id OPERATOR(pg_catalog.=) $1"
 							" RETURNING s AS session_row, organization_id, user_id,"
 							"   activity, version",
 							MOVE_NARGS, argtypes),
@@ -265,7 +265,7 @@ lock_session(const pg_uuid_t *id)
 	as_execute(as_keep_plan(&lock_plan,
 							"SELECT status, activity, version"
 							" FROM agent_sessions.sessions"
-							" WHERE id = $1 FOR NO KEY UPDATE",
+							" WHERE id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE",
 							1, argtypes),
 			   values, NULL, false, 1);
 	if (SPI_processed == 0)
@@ -284,7 +284,7 @@ locked_row(const pg_uuid_t *id)
 	values[0] = UUIDPGetDatum(id);
 	as_execute(as_keep_plan(&row_plan,
 							"SELECT s AS session_row FROM agent_sessions.sessions AS s"
-							" WHERE id = $1",
+							" WHERE id OPERATOR(pg_catalog.=) $1",
 							1, argtypes),
 			   values, NULL, false, 1);
 	if (SPI_processed != 1)
@@ -527,10 +527,10 @@ add_usage(PG_FUNCTION_ARGS)
 							"UPDATE agent_sessions.sessions AS s SET"
 							"  usage = CASE WHEN $2 IS NULL THEN usage"
 							"               ELSE agent_sessions.usage_add(usage, $2) END,"
-							"  cost = cost + COALESCE($3, 0),"
-							"  version = version + 1,"
+							"  cost = cost OPERATOR(pg_catalog.+) COALESCE($3, 0::pg_catalog.numeric),"
+							"  version = version OPERATOR(pg_catalog.+) 1,"
 							"  updated_at = GREATEST(updated_at, $4)"
-							" WHERE id = $1"
+							" WHERE id OPERATOR(pg_catalog.=) $1"
 							" RETURNING s AS session_row, organization_id, user_id,"
 							"   status, activity, version, updated_at",
 							4, argtypes),

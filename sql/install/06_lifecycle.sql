@@ -17,6 +17,12 @@ RETURN CASE WHEN delta IS NULL THEN usage
 COMMENT ON FUNCTION @extschema@.usage_add(jsonb, jsonb) IS
     'usage with delta added: numbers under the same key are summed, other values replace.';
 
+-- The lifecycle functions below, like heartbeat(), carry no SET
+-- search_path, which would cost every call a GUC save and restore: their
+-- statements name every table, type, function and operator in full
+-- (src/transitions.c), so the caller's search_path cannot change what they
+-- call.
+
 CREATE FUNCTION @extschema@.transition(
     id                  uuid,
     to_status           @extschema@.session_status,
@@ -29,7 +35,6 @@ CREATE FUNCTION @extschema@.transition(
     end_reason          text DEFAULT NULL)
 RETURNS @extschema@.sessions
 LANGUAGE c VOLATILE
-SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'transition';
 COMMENT ON FUNCTION @extschema@.transition(uuid, @extschema@.session_status, bigint, text, jsonb, jsonb, text, text, text) IS
     'Move a session to to_status along the lifecycle. Moving to the current status returns the row unchanged; any other illegal move, or an expected_version that is not current, raises PT409.';
@@ -41,7 +46,6 @@ CREATE FUNCTION @extschema@.start_session(
     reason              text DEFAULT NULL)
 RETURNS @extschema@.sessions
 LANGUAGE c VOLATILE
-SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'start_session';
 COMMENT ON FUNCTION @extschema@.start_session(uuid, text, bigint, text) IS
     'Move a queued or starting session to running (and busy). From queued it records both steps.';
@@ -57,7 +61,6 @@ CREATE FUNCTION @extschema@.complete_session(
     reason              text DEFAULT NULL)
 RETURNS @extschema@.sessions
 LANGUAGE c VOLATILE
-SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'complete_session';
 COMMENT ON FUNCTION @extschema@.complete_session(uuid, jsonb, text, text, jsonb, numeric, bigint, text) IS
     'Move a running session to completed, storing its output and summary and adding its usage and cost.';
@@ -71,7 +74,6 @@ CREATE FUNCTION @extschema@.fail_session(
     reason              text DEFAULT NULL)
 RETURNS @extschema@.sessions
 LANGUAGE c VOLATILE
-SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'fail_session';
 COMMENT ON FUNCTION @extschema@.fail_session(uuid, jsonb, text, text, bigint, text) IS
     'Move a live session to failed. error is an object such as {"message", "type", "key", "data"}; message, when given, becomes its "message". end_reason defaults to "error".';
@@ -82,7 +84,6 @@ CREATE FUNCTION @extschema@.cancel_session(
     expected_version    bigint DEFAULT NULL)
 RETURNS @extschema@.sessions
 LANGUAGE c VOLATILE
-SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'cancel_session';
 COMMENT ON FUNCTION @extschema@.cancel_session(uuid, text, bigint) IS
     'Move a live session to cancelled. Its worker learns it from its next heartbeat (cancel_requested).';
@@ -93,7 +94,6 @@ CREATE FUNCTION @extschema@.add_usage(
     cost                numeric DEFAULT NULL)
 RETURNS @extschema@.sessions
 LANGUAGE c VOLATILE
-SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'add_usage';
 COMMENT ON FUNCTION @extschema@.add_usage(uuid, jsonb, numeric) IS
     'Atomically add token counts (summed per key, e.g. {"input_tokens": 10, "output_tokens": 5}) and cost to a session, in any status.';
@@ -111,12 +111,14 @@ CREATE TYPE @extschema@.heartbeat_result AS (
 COMMENT ON TYPE @extschema@.heartbeat_result IS
     'What a worker learns from a heartbeat: accepted is false when it was coalesced or the session has ended; terminal and cancel_requested tell it to stop.';
 
+-- The hot path carries no SET search_path, which would cost every call a
+-- GUC save and restore: its statements name every table, type and
+-- operator in full (src/heartbeat.c).
 CREATE FUNCTION @extschema@.heartbeat(
     id                  uuid,
     activity            @extschema@.session_activity DEFAULT NULL)
 RETURNS @extschema@.heartbeat_result
 LANGUAGE c VOLATILE
-SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'heartbeat';
 COMMENT ON FUNCTION @extschema@.heartbeat(uuid, @extschema@.session_activity) IS
     'Report that a live session''s worker is alive, and optionally flip it busy or idle. Heartbeats within agent_sessions.heartbeat_granularity of the last one are coalesced.';

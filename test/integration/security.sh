@@ -25,16 +25,27 @@ fail() {
 # every function runs as its caller, so row-level security applies to it.
 definer_allowed=()
 
-# C functions that need no pinned search_path, each with why: they run no
-# SQL of their own and look up no name, so the caller's search_path cannot
-# reach them.  A SET clause would cost each call a GUC save and restore.
-# Each must be LANGUAGE c; anything else on the list fails.
+# C functions that need no pinned search_path, each with why: they look up
+# no name, and any SQL they run names every table, type, function and
+# operator in full, so the caller's search_path cannot reach them (the
+# hostile search_path check below calls each of them).  A SET clause would
+# cost each call a GUC save and restore.  Each must be LANGUAGE c; anything
+# else on the list fails.
 unpinned_allowed=(
 	"agent_sessions.sessions_guard()"           # compares the old and new row; its one statement (the history row of a direct UPDATE) is fully qualified and calls no function or operator
 	"agent_sessions.uuid_v7()"                  # the clock and random bytes
 	"agent_sessions.format_session_id(uuid)"    # formats 16 bytes as hex
 	"agent_sessions.parse_session_id(text)"     # parses hex
 	"agent_sessions.sessions_scopes()"          # trigger: its statements on session_scopes are fully qualified, name their operator (OPERATOR(pg_catalog.=)) and call no function
+	# the hot path: their statements and the history rows they record name
+	# every table, type, function and operator in full (OPERATOR(pg_catalog.=))
+	"agent_sessions.heartbeat(uuid,agent_sessions.session_activity)"
+	"agent_sessions.transition(uuid,agent_sessions.session_status,bigint,text,jsonb,jsonb,text,text,text)"
+	"agent_sessions.start_session(uuid,text,bigint,text)"
+	"agent_sessions.complete_session(uuid,jsonb,text,text,jsonb,numeric,bigint,text)"
+	"agent_sessions.fail_session(uuid,jsonb,text,text,bigint,text)"
+	"agent_sessions.cancel_session(uuid,text,bigint)"
+	"agent_sessions.add_usage(uuid,jsonb,numeric)"
 )
 
 # Functions PUBLIC may execute although they are VOLATILE: they write
@@ -251,7 +262,12 @@ SELECT agent_sessions.create_session(user_id => 'user_a', prompt => 'p', organiz
 SELECT agent_sessions.start_session(:'first', machine_id => 'm');
 SELECT agent_sessions.heartbeat(:'first', 'idle');
 SELECT agent_sessions.heartbeat(:'first');
+SET agent_sessions.heartbeat_granularity = 0;
+SELECT agent_sessions.heartbeat(:'first');
+SELECT agent_sessions.heartbeat(:'first', 'busy');
+RESET agent_sessions.heartbeat_granularity;
 SELECT agent_sessions.add_usage(:'first', '{"input_tokens": 5}', 0.5);
+SELECT agent_sessions.add_usage(:'first');
 SELECT agent_sessions.complete_session(:'first', output => '{"x": 1}', usage => '{"input_tokens": 1}', cost => 1);
 SELECT agent_sessions.get_session(:'first');
 SELECT agent_sessions.get_session(agent_sessions.format_session_id(:'first'));
@@ -267,6 +283,12 @@ SELECT agent_sessions.cancel_session(:'third', reason => 'r');
 SELECT (agent_sessions.create_session(user_id => 'user_a', prompt => 'q')).id AS fourth \gset
 UPDATE agent_sessions.sessions SET status = 'starting', title = 't' WHERE id OPERATOR(pg_catalog.=) :'fourth';
 UPDATE agent_sessions.sessions SET status = 'failed' WHERE id OPERATOR(pg_catalog.=) :'fourth';
+INSERT INTO agent_sessions.sessions (id, user_id, created_at, updated_at, last_activity_at)
+VALUES ('00000000-0000-7000-8000-000000000001', 'user_b', pg_catalog.now(), pg_catalog.now(), pg_catalog.now());
+UPDATE agent_sessions.sessions SET agent_id = 'agent_b', project_id = '00000000-0000-4000-8000-000000000001'
+ WHERE id OPERATOR(pg_catalog.=) '00000000-0000-7000-8000-000000000001';
+DELETE FROM agent_sessions.session_events WHERE session_id OPERATOR(pg_catalog.=) '00000000-0000-7000-8000-000000000001';
+DELETE FROM agent_sessions.sessions WHERE id OPERATOR(pg_catalog.=) '00000000-0000-7000-8000-000000000001';
 SELECT agent_sessions.usage_add('{"a": 1}', '{"a": 2}');
 SELECT set_config('request.jwt.claims', '{"sub": "user_a", "org_id": "org"}', false);
 SELECT agent_sessions.caller_user_id(), agent_sessions.caller_organization_id();
