@@ -11,10 +11,10 @@
 -- extension's functions and triggers on sessions keep it equal to
 -- sessions.
 --
--- heartbeat() and the lifecycle functions (transition, start, complete,
--- fail, cancel, add_usage) drop their SET search_path: their statements now
--- name every operator in full, and the GUC save and restore cost every
--- call.
+-- create_session(), get_session(), heartbeat() and the lifecycle functions
+-- (transition, start, complete, fail, cancel, add_usage) drop their SET
+-- search_path: their statements now name every type and operator in full,
+-- and the GUC save and restore cost every call.
 --
 -- The update holds an ACCESS EXCLUSIVE lock on sessions until it commits
 -- (dropping the old indexes takes it first), reads the table once to fill
@@ -37,9 +37,27 @@ CREATE TABLE @extschema@.session_scopes (
     CONSTRAINT session_scopes_pkey PRIMARY KEY (id)
 );
 
+-- On a Citus coordinator whose sessions distribute() has distributed,
+-- session_scopes joins its colocation group before it is filled, and the
+-- triggers below may go onto the shards (for this transaction only).  Not
+-- measured: Citus is not part of the test run.
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_extension
+                WHERE extname OPERATOR(pg_catalog.=) 'citus') THEN
+        PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+        IF EXISTS (SELECT FROM pg_catalog.pg_dist_partition
+                    WHERE logicalrelid OPERATOR(pg_catalog.=) '@extschema@.sessions'::regclass) THEN
+            PERFORM pg_catalog.create_distributed_table('@extschema@.session_scopes', 'id',
+                                                        colocate_with => '@extschema@.sessions');
+        END IF;
+    END IF;
+END
+$$;
+
 INSERT INTO @extschema@.session_scopes (id, organization_id, project_id, user_id, agent_id)
 SELECT id, organization_id, project_id, user_id, agent_id
-  FROM ONLY @extschema@.sessions;
+  FROM @extschema@.sessions;
 
 CREATE INDEX session_scopes_organization_id_idx ON @extschema@.session_scopes (organization_id, id);
 CREATE INDEX session_scopes_project_id_idx ON @extschema@.session_scopes (project_id, id);
@@ -83,6 +101,21 @@ CREATE TRIGGER sessions_scopes_truncate
     AFTER TRUNCATE ON @extschema@.sessions
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.sessions_scopes();
 REVOKE ALL ON FUNCTION @extschema@.sessions_scopes() FROM PUBLIC;
+
+-- Only the extension writes session_scopes (and the table's owner, to
+-- repair rows loaded with triggers off): API roles hold INSERT and UPDATE
+-- on it for create_session() and the trigger above, not to write it.
+CREATE FUNCTION @extschema@.session_scopes_guard()
+RETURNS trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'session_scopes_guard';
+COMMENT ON FUNCTION @extschema@.session_scopes_guard() IS
+    'Refuses (42501) writes of session_scopes made neither by the extension nor by the table''s owner.';
+
+CREATE TRIGGER session_scopes_guard
+    BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.session_scopes
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.session_scopes_guard();
+REVOKE ALL ON FUNCTION @extschema@.session_scopes_guard() FROM PUBLIC;
 
 DO $$
 DECLARE
@@ -478,3 +511,6 @@ ALTER FUNCTION @extschema@.complete_session(uuid, jsonb, text, text, jsonb, nume
 ALTER FUNCTION @extschema@.fail_session(uuid, jsonb, text, text, bigint, text) RESET search_path;
 ALTER FUNCTION @extschema@.cancel_session(uuid, text, bigint) RESET search_path;
 ALTER FUNCTION @extschema@.add_usage(uuid, jsonb, numeric) RESET search_path;
+ALTER FUNCTION @extschema@.create_session(text, text, text, text, uuid, text, text, text, text, text, text, text, text, text, text, text, text, text, text, text, boolean, text, text, jsonb, jsonb, jsonb, text[], jsonb, interval, interval, text) RESET search_path;
+ALTER FUNCTION @extschema@.get_session(uuid) RESET search_path;
+ALTER FUNCTION @extschema@.get_session(text) RESET search_path;

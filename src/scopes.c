@@ -32,10 +32,16 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/rel.h"
 #include "utils/uuid.h"
 
 PG_FUNCTION_INFO_V1(sessions_scopes);
+PG_FUNCTION_INFO_V1(session_scopes_guard);
+
+/* statements sessions_scopes() is running: session_scopes_guard lets them by */
+static int	sync_depth = 0;
 
 #define NUM_SCOPE_COLUMNS 5
 
@@ -83,7 +89,16 @@ run(SPIPlanPtr *cache, const char *sql, HeapTuple tuple, TupleDesc desc)
 
 	scope_values(tuple, desc, values, nulls);
 	plan = as_keep_plan(cache, sql, NUM_SCOPE_COLUMNS, scope_types);
-	ret = SPI_execute_plan(plan, values, nulls, false, 0);
+	sync_depth++;
+	PG_TRY();
+	{
+		ret = SPI_execute_plan(plan, values, nulls, false, 0);
+	}
+	PG_FINALLY();
+	{
+		sync_depth--;
+	}
+	PG_END_TRY();
 	if (ret < 0)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
 }
@@ -117,6 +132,7 @@ sessions_scopes(PG_FUNCTION_ARGS)
 
 	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 	{
+		/* TRUNCATE fires no row trigger, and needs its own privilege */
 		if (SPI_execute("TRUNCATE agent_sessions.session_scopes", false, 0) < 0)
 			elog(ERROR, "could not truncate session_scopes");
 	}
@@ -150,4 +166,55 @@ sessions_scopes(PG_FUNCTION_ARGS)
 
 	SPI_finish();
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * session_scopes_guard(): BEFORE INSERT, UPDATE and DELETE of session_scopes,
+ * each row.  The rows follow sessions, so only the extension writes them:
+ * sessions_scopes() and create_session().  The owner of the table (or a
+ * superuser) may write it directly, to repair rows loaded with triggers
+ * off; any other role gets 42501, although it holds INSERT and UPDATE for
+ * the trigger's and create_session()'s sake.
+ */
+Datum
+session_scopes_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	HeapTuple	result;
+	Relation	rel;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" must be fired BEFORE INSERT, UPDATE or DELETE FOR EACH ROW",
+						"session_scopes_guard")));
+
+	rel = trigdata->tg_relation;
+	result = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
+		trigdata->tg_newtuple : trigdata->tg_trigtuple;
+
+	if (sync_depth > 0)
+		return PointerGetDatum(result);
+
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		TupleDesc	desc = RelationGetDescr(rel);
+		bool		isnull;
+		Datum		id = heap_getattr(result, SPI_fnumber(desc, "id"), desc, &isnull);
+
+		if (!isnull && as_scopes_written_with(DatumGetUUIDP(id)))
+			return PointerGetDatum(result);
+	}
+
+	if (pg_class_ownercheck(RelationGetRelid(rel), GetUserId()))
+		return PointerGetDatum(result);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to write session_scopes directly"),
+			 errdetail("session_scopes follows sessions; only its owner may write it directly."),
+			 errhint("Write agent_sessions.sessions, or call the agent_sessions functions.")));
+	return PointerGetDatum(NULL);	/* not reached */
 }

@@ -74,11 +74,11 @@ static const CreateArg create_args[] = {
 	{"is_external", BOOLOID, CHECK_NONE, "false"},
 	{"source", TEXTOID, CHECK_NOT_EMPTY, NULL},
 	{"source_schedule_id", TEXTOID, CHECK_ID, NULL},
-	{"capabilities", JSONBOID, CHECK_ARRAY, "'[]'::jsonb"},
+	{"capabilities", JSONBOID, CHECK_ARRAY, "'[]'::pg_catalog.jsonb"},
 	{"config", JSONBOID, CHECK_OBJECT, NULL},
 	{"agent_state", JSONBOID, CHECK_OBJECT, NULL},
-	{"tags", TEXTARRAYOID, CHECK_TAGS, "'{}'::text[]"},
-	{"metadata", JSONBOID, CHECK_OBJECT, "'{}'::jsonb"},
+	{"tags", TEXTARRAYOID, CHECK_TAGS, "'{}'::pg_catalog.text[]"},
+	{"metadata", JSONBOID, CHECK_OBJECT, "'{}'::pg_catalog.jsonb"},
 	{"inactivity_timeout", INTERVALOID, CHECK_POSITIVE, NULL},
 	{"start_timeout", INTERVALOID, CHECK_POSITIVE, NULL},
 	{"idempotency_key", TEXTOID, CHECK_ID, NULL},
@@ -316,8 +316,9 @@ find_by_key(Datum *values, bool *nulls, const char *hash)
 	{
 		plan = as_keep_plan(&find_key_no_org_plan,
 							"SELECT * FROM agent_sessions.sessions"
-							" WHERE organization_id IS NULL AND user_id = $1"
-							"   AND idempotency_key = $2",
+							" WHERE organization_id IS NULL"
+							"   AND user_id OPERATOR(pg_catalog.=) $1"
+							"   AND idempotency_key OPERATOR(pg_catalog.=) $2",
 							2, argtypes);
 		keyvals[0] = values[ARG_USER_ID];
 		keyvals[1] = values[ARG_IDEMPOTENCY_KEY];
@@ -326,8 +327,9 @@ find_by_key(Datum *values, bool *nulls, const char *hash)
 	{
 		plan = as_keep_plan(&find_key_plan,
 							"SELECT * FROM agent_sessions.sessions"
-							" WHERE organization_id = $1 AND user_id = $2"
-							"   AND idempotency_key = $3",
+							" WHERE organization_id OPERATOR(pg_catalog.=) $1"
+							"   AND user_id OPERATOR(pg_catalog.=) $2"
+							"   AND idempotency_key OPERATOR(pg_catalog.=) $3",
 							3, argtypes);
 		keyvals[0] = values[ARG_ORGANIZATION_ID];
 		keyvals[1] = values[ARG_USER_ID];
@@ -421,6 +423,10 @@ create_session(PG_FUNCTION_ARGS)
 
 	if (as_have_scopes())
 	{
+		/* a trigger of the caller's may create a session of its own */
+		bool		was_creating = creating;
+		pg_uuid_t	was_creating_id = creating_id;
+
 		creating = true;
 		creating_id = id;
 		PG_TRY();
@@ -431,7 +437,8 @@ create_session(PG_FUNCTION_ARGS)
 		}
 		PG_FINALLY();
 		{
-			creating = false;
+			creating = was_creating;
+			creating_id = was_creating_id;
 		}
 		PG_END_TRY();
 	}

@@ -5,8 +5,12 @@
  *
  * Every statement is prepared once per backend and kept (SPI_keepplan), so
  * no call parses SQL.  All statements name their objects with the
- * agent_sessions schema, and every SQL-callable function runs with
- * search_path pinned to pg_catalog, pg_temp.
+ * agent_sessions schema.  The functions that create, read and move single
+ * sessions (and the triggers) run under the caller's search_path and name
+ * every type, function and operator in full; the others run with
+ * search_path pinned to pg_catalog, pg_temp.  A kept plan is parsed again
+ * whenever the search_path differs from the one it was made under, so a
+ * plan is only ever shared by functions of the same kind.
  *
  *-------------------------------------------------------------------------
  */

@@ -1,5 +1,10 @@
 -- Sessions: create, read, list
 
+-- create_session() and get_session() carry no SET search_path, like the
+-- lifecycle functions (06_lifecycle.sql): their statements name every
+-- table, type and operator in full (src/sessions.c), and they share kept
+-- plans with those functions, which a pinned search_path would make
+-- PostgreSQL parse again on every switch between the two.
 CREATE FUNCTION @extschema@.create_session(
     user_id                 text DEFAULT NULL,
     prompt                  text DEFAULT NULL,
@@ -34,7 +39,6 @@ CREATE FUNCTION @extschema@.create_session(
     idempotency_key         text DEFAULT NULL)
 RETURNS @extschema@.sessions
 LANGUAGE c VOLATILE
-SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'create_session';
 COMMENT ON FUNCTION @extschema@.create_session(text, text, text, text, uuid, text, text, text, text, text, text, text, text, text, text, text, text, text, text, text, boolean, text, text, jsonb, jsonb, jsonb, text[], jsonb, interval, interval, text) IS
     'Create a queued, busy session. user_id and organization_id default to the caller''s claims. The same idempotency_key with the same request returns the first session; with another request it raises PT409.';
@@ -42,7 +46,6 @@ COMMENT ON FUNCTION @extschema@.create_session(text, text, text, text, uuid, tex
 CREATE FUNCTION @extschema@.get_session(id uuid)
 RETURNS @extschema@.sessions
 LANGUAGE c STABLE STRICT
-SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'get_session';
 COMMENT ON FUNCTION @extschema@.get_session(uuid) IS
     'The session with this id; PT404 when it does not exist or is not visible to the caller.';
@@ -50,7 +53,6 @@ COMMENT ON FUNCTION @extschema@.get_session(uuid) IS
 CREATE FUNCTION @extschema@.get_session(id text)
 RETURNS @extschema@.sessions
 LANGUAGE c STABLE STRICT
-SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'get_session_text';
 COMMENT ON FUNCTION @extschema@.get_session(text) IS
     'The session with this id, written as a UUID or as session_<32 hex>; PT404 when it does not exist or is not visible to the caller.';

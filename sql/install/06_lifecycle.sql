@@ -164,3 +164,17 @@ CREATE TRIGGER sessions_scopes_update
 CREATE TRIGGER sessions_scopes_truncate
     AFTER TRUNCATE ON @extschema@.sessions
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.sessions_scopes();
+
+-- Only the extension writes session_scopes (and the table's owner, to
+-- repair rows loaded with triggers off): API roles hold INSERT and UPDATE
+-- on it for create_session() and the trigger above, not to write it.
+CREATE FUNCTION @extschema@.session_scopes_guard()
+RETURNS trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'session_scopes_guard';
+COMMENT ON FUNCTION @extschema@.session_scopes_guard() IS
+    'Refuses (42501) writes of session_scopes made neither by the extension nor by the table''s owner.';
+
+CREATE TRIGGER session_scopes_guard
+    BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.session_scopes
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.session_scopes_guard();

@@ -36,9 +36,13 @@ unpinned_allowed=(
 	"agent_sessions.uuid_v7()"                  # the clock and random bytes
 	"agent_sessions.format_session_id(uuid)"    # formats 16 bytes as hex
 	"agent_sessions.parse_session_id(text)"     # parses hex
+	"agent_sessions.session_scopes_guard()"     # trigger: compares the writer with the table's owner; runs no SQL
 	"agent_sessions.sessions_scopes()"          # trigger: its statements on session_scopes are fully qualified, name their operator (OPERATOR(pg_catalog.=)) and call no function
 	# the hot path: their statements and the history rows they record name
 	# every table, type, function and operator in full (OPERATOR(pg_catalog.=))
+	"agent_sessions.create_session(text,text,text,text,uuid,text,text,text,text,text,text,text,text,text,text,text,text,text,text,text,boolean,text,text,jsonb,jsonb,jsonb,text[],jsonb,interval,interval,text)"
+	"agent_sessions.get_session(uuid)"
+	"agent_sessions.get_session(text)"
 	"agent_sessions.heartbeat(uuid,agent_sessions.session_activity)"
 	"agent_sessions.transition(uuid,agent_sessions.session_status,bigint,text,jsonb,jsonb,text,text,text)"
 	"agent_sessions.start_session(uuid,text,bigint,text)"

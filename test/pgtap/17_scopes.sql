@@ -6,7 +6,7 @@ CREATE EXTENSION pgtap;
 CREATE EXTENSION agent_sessions;
 \ir include/core.psql
 
-SELECT plan(24);
+SELECT plan(29);
 
 -- session_scopes and sessions hold the same ids and scopes, row for row
 CREATE FUNCTION pg_temp.scopes_differ()
@@ -97,8 +97,29 @@ SELECT is((SELECT count(*) FROM agent_sessions.session_scopes), 2::bigint,
 SELECT is(pg_temp.sqlstate_of($$INSERT INTO agent_sessions.sessions (user_id, organization_id, created_at, updated_at, last_activity_at)
                                 VALUES ('w', 'o8', now(), now(), now())$$),
           '42501', 'a session of another organization is refused, scopes row and all');
+SELECT is(pg_temp.sqlstate_of($$UPDATE agent_sessions.session_scopes SET project_id = NULL$$), '42501',
+          'it may not write session_scopes directly: UPDATE is 42501');
+SELECT is(pg_temp.sqlstate_of($$INSERT INTO agent_sessions.session_scopes (id, organization_id, user_id)
+                                VALUES (agent_sessions.uuid_v7(), 'o7', 'w')$$),
+          '42501', 'nor INSERT');
 RESET request.jwt.claims;
 RESET ROLE;
+
+-- A trigger of the user's that creates a session while create_session()
+-- creates another (user triggers named before sessions_scopes fire first)
+CREATE FUNCTION pg_temp.create_inner() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM agent_sessions.create_session(user_id => 'inner', agent_id => 'ai');
+    RETURN NULL;
+END $$;
+CREATE TRIGGER a_create_inner AFTER INSERT ON agent_sessions.sessions
+    FOR EACH ROW WHEN (NEW.user_id = 'outer') EXECUTE FUNCTION pg_temp.create_inner();
+SELECT lives_ok($$SELECT agent_sessions.create_session(user_id => 'outer', agent_id => 'ao')$$,
+                'a create whose trigger creates another session succeeds');
+SELECT is(pg_temp.scopes_differ(), 0::bigint, 'and both sessions have their one scopes row');
+DROP TRIGGER a_create_inner ON agent_sessions.sessions;
+SELECT is(agent_sessions.count_sessions(agent_id => 'ai') + agent_sessions.count_sessions(agent_id => 'ao'),
+          2::bigint, 'both are listed by agent');
 
 SET LOCAL client_min_messages = warning;
 TRUNCATE agent_sessions.sessions CASCADE;
