@@ -23,6 +23,9 @@
  * name everything in full and call no function or operator found by name,
  * so it carries no SET search_path, which would cost every row written.
  *
+ * session_scopes_guard(), on session_scopes itself, refuses the writes of
+ * any other role than the table's owner that come from neither of the two.
+ *
  *-------------------------------------------------------------------------
  */
 #include "agent_sessions.h"
