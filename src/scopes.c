@@ -10,10 +10,10 @@
  * derived data, like an index:
  *	  - create_session() inserts both rows in one statement, so the row it
  *		is inserting is left alone here;
- *	  - any other INSERT (a PostgREST POST, a migration, a restore) inserts
- *		the scopes row here;
- *	  - an UPDATE that changes a scope (the extension's never do) updates
- *		it, or inserts it when it is missing;
+ *	  - any other INSERT (a PostgREST POST, a migration, a restore), and an
+ *		UPDATE that changes a scope (the extension's never do), write the
+ *		scopes row here, replacing a stale one (say, a row the owner wrote
+ *		while repairing) or adding a missing one;
  *	  - DELETE and TRUNCATE remove the rows.
  *
  * The trigger runs with the rights of the statement's user, as the
@@ -53,7 +53,6 @@ static const char *const scope_columns[NUM_SCOPE_COLUMNS] = {
 	"id", "organization_id", "project_id", "user_id", "agent_id"
 };
 
-static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr upsert_plan = NULL;
 static SPIPlanPtr delete_plan = NULL;
 
@@ -118,11 +117,17 @@ sessions_scopes(PG_FUNCTION_ARGS)
 				 errmsg("function \"%s\" must be fired AFTER INSERT, UPDATE, DELETE or TRUNCATE",
 						"sessions_scopes")));
 
+	if (!TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event) &&
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" must be fired FOR EACH ROW on INSERT, UPDATE and DELETE",
+						"sessions_scopes")));
+
 	desc = RelationGetDescr(trigdata->tg_relation);
 
 	/* create_session() has written this scopes row in its own statement */
-	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) &&
-		TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
 		bool		isnull;
 		Datum		id = heap_getattr(trigdata->tg_trigtuple,
@@ -131,6 +136,7 @@ sessions_scopes(PG_FUNCTION_ARGS)
 		if (!isnull && as_scopes_written_with(DatumGetUUIDP(id)))
 			return PointerGetDatum(NULL);
 	}
+
 	SPI_connect();
 
 	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
@@ -139,18 +145,12 @@ sessions_scopes(PG_FUNCTION_ARGS)
 		if (SPI_execute("TRUNCATE agent_sessions.session_scopes", false, 0) < 0)
 			elog(ERROR, "could not truncate session_scopes");
 	}
-	else if (!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" must be fired FOR EACH ROW on INSERT, UPDATE and DELETE",
-						"sessions_scopes")));
-	else if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-		run(&insert_plan,
-			"INSERT INTO agent_sessions.session_scopes"
-			" (id, organization_id, project_id, user_id, agent_id)"
-			" VALUES ($1, $2, $3, $4, $5)",
+	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		run(&delete_plan,
+			"DELETE FROM agent_sessions.session_scopes"
+			" WHERE id OPERATOR(pg_catalog.=) $1",
 			trigdata->tg_trigtuple, desc);
-	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	else
 		run(&upsert_plan,
 			"INSERT INTO agent_sessions.session_scopes AS sc"
 			" (id, organization_id, project_id, user_id, agent_id)"
@@ -160,12 +160,8 @@ sessions_scopes(PG_FUNCTION_ARGS)
 			"  project_id = excluded.project_id,"
 			"  user_id = excluded.user_id,"
 			"  agent_id = excluded.agent_id",
-			trigdata->tg_newtuple, desc);
-	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
-		run(&delete_plan,
-			"DELETE FROM agent_sessions.session_scopes"
-			" WHERE id OPERATOR(pg_catalog.=) $1",
-			trigdata->tg_trigtuple, desc);
+			TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
+			trigdata->tg_newtuple : trigdata->tg_trigtuple, desc);
 
 	SPI_finish();
 	return PointerGetDatum(NULL);

@@ -6,7 +6,7 @@ CREATE EXTENSION pgtap;
 CREATE EXTENSION agent_sessions;
 \ir include/core.psql
 
-SELECT plan(29);
+SELECT plan(30);
 
 -- session_scopes and sessions hold the same ids and scopes, row for row
 CREATE FUNCTION pg_temp.scopes_differ()
@@ -65,6 +65,12 @@ SELECT is(agent_sessions.count_sessions(user_id => 'u2'), 0::bigint,
           'a session without its scopes row is not listed by scope');
 UPDATE agent_sessions.sessions SET agent_id = 'a2' WHERE id = :'s2';
 SELECT is(pg_temp.scopes_differ(), 0::bigint, 'changing a scope writes the missing row again');
+INSERT INTO agent_sessions.session_scopes (id, organization_id, user_id)
+VALUES ('00000000-0000-7000-8000-0000000000e1', 'stale', 'stale');
+INSERT INTO agent_sessions.sessions (id, user_id, organization_id, created_at, updated_at, last_activity_at)
+VALUES ('00000000-0000-7000-8000-0000000000e1', 'u4', 'o1', now(), now(), now());
+SELECT is(pg_temp.scopes_differ(), 0::bigint,
+          'a direct INSERT replaces a stale scopes row left for its id');
 
 -- Moves and heartbeats never touch session_scopes
 SELECT n_tup_ins + n_tup_upd + n_tup_del AS writes_before FROM pg_stat_xact_user_tables
@@ -80,7 +86,7 @@ SELECT is((SELECT n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_xact_user_table
 DELETE FROM agent_sessions.session_events WHERE user_id = 'bulk';
 DELETE FROM agent_sessions.sessions WHERE user_id = 'bulk';
 SELECT is(pg_temp.scopes_differ(), 0::bigint, 'a DELETE removes the scopes rows');
-SELECT is((SELECT count(*) FROM agent_sessions.session_scopes), 3::bigint, 'three sessions are left');
+SELECT is((SELECT count(*) FROM agent_sessions.session_scopes), 4::bigint, 'four sessions are left');
 
 -- An API role writes session_scopes with its own rights, under its own
 -- row-level security
