@@ -290,10 +290,12 @@ fill_build() {
 }
 
 # ab_tps CLIENTS SECONDS ROUNDS NAME=SCRIPT...
-# Runs the scripts (files in bench/sql) in turn, ROUNDS times (A, B, A, B),
+# Runs the scripts (files in bench/sql) in turn, ROUNDS times, in the given
+# order on odd rounds and the reverse order on even ones (A, B, then B, A),
 # each with pgbench -M prepared, CLIENTS clients, for SECONDS; PGOPTIONS
 # and the array pgbench_opts (extra pgbench options) apply to all.  Sets
-# TPS[NAME] (the median) and RUNS[NAME] (each round's tps); when
+# TPS[NAME] (the median) and RUNS[NAME] (each round's tps, in round order:
+# see pair_ratio); when
 # HOT_TABLE[NAME] names a table, also UPD[NAME] and HOT[NAME]: the updates
 # and HOT updates of that table during NAME's runs, and AUTOVAC[NAME]: how
 # many of those runs an autovacuum or autoanalyze of the table overlapped.
@@ -302,6 +304,7 @@ pgbench_opts=()
 ab_run=0
 ab_tps() {
 	local clients=$1 seconds=$2 rounds=$3 r spec name tps before after u0 h0 v0 u1 h1 v1
+	local -a order
 	shift 3
 	for spec; do
 		name=${spec%%=*}
@@ -311,7 +314,12 @@ ab_tps() {
 		AUTOVAC[$name]=0
 	done
 	for r in $(seq 1 "$rounds"); do
-		for spec; do
+		order=("$@")
+		if [ $((r % 2)) = 0 ]; then
+			order=()
+			for spec; do order=("$spec" ${order[@]+"${order[@]}"}); done
+		fi
+		for spec in "${order[@]}"; do
 			name=${spec%%=*}
 			ab_run=$((ab_run + 1))
 			[ -n "${HOT_TABLE[$name]:-}" ] && before=$(upd_counts "${HOT_TABLE[$name]}")
@@ -339,6 +347,21 @@ ab_tps() {
 		# shellcheck disable=SC2086
 		TPS[$name]=$(median $(echo "${RUNS[$name]}" | tr -d '/'))
 	done
+}
+
+# pair_ratio A B: the median over the rounds of the last ab_tps of A's tps
+# divided by B's in the same round.  The two ran back to back, so a slow
+# spell of the machine that spans a round weighs on both sides of its ratio
+# instead of on whichever variant it happened to hit.
+pair_ratio() {
+	local -a a b
+	local i
+	read -r -a a <<<"${RUNS[$1]//\//}"
+	read -r -a b <<<"${RUNS[$2]//\//}"
+	for i in "${!a[@]}"; do
+		awk -v x="${a[i]}" -v y="${b[i]:-0}" 'BEGIN { if (y + 0 > 0) printf "%.6f\n", x / y }'
+	done | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR) printf "%.2f\n", (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2; else print "-" }'
 }
 
 # hot_pct NAME: HOT updates as a percentage of updates during NAME's runs.

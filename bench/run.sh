@@ -197,9 +197,10 @@ done
 	echo "trigger, no row-level security and no functions (bench/sql/setup.sql); its creates"
 	echo "write the scopes row in the same statement, as create_session does. The ratio is always agent_sessions"
 	echo "÷ plain SQL: above 1 is better for a throughput, below 1 is better for a latency or"
-	echo "a time. Variants of a case alternate (A, B, A, B) so"
-	echo "that drift on the machine hits both alike; a throughput is the median of its rounds,"
-	echo "a latency percentile is taken over the calls of all its rounds."
+	echo "a time. Variants of a case run back to back in rounds, in alternating order (A, B,"
+	echo "then B, A), so that drift on the machine hits both alike; a throughput is the median"
+	echo "of its rounds, and the ratio of two throughputs is the median of the rounds' own"
+	echo "ratios; a latency percentile is taken over the calls of all its rounds."
 	echo "Targets are shown next to the figures; they are never asserted."
 	echo
 	echo "## Machine"

@@ -78,6 +78,7 @@ extern pg_uuid_t *as_session_id_arg(text *id);
 extern const char *as_status_name(AsStatus status);
 extern const char *as_activity_name(AsActivity activity);
 extern AsStatus as_status_from_name(const char *name);
+extern AsStatus as_status_from_datum(Datum value);
 extern AsActivity as_activity_from_name(const char *name);
 extern bool as_transition_allowed(AsStatus from, AsStatus to);
 
@@ -115,6 +116,7 @@ extern SPIPlanPtr as_keep_generic_plan(SPIPlanPtr *cache, const char *sql,
 extern int	as_execute(SPIPlanPtr plan, Datum *values, const bool *isnull,
 					   bool read_only, long count);
 extern Datum as_get_attr(int row, const char *attname, bool *isnull);
+extern Datum as_get_attnum(int row, int attno);
 extern char *as_get_text_attr(int row, const char *attname);
 extern Datum as_get_row(int row, const char *attname);
 extern Oid	as_type_oid(const char *typname);

@@ -88,10 +88,18 @@ label(HeapTuple tup, TupleDesc desc, int n)
 static void
 note_version_bump(HeapTuple oldtup, HeapTuple newtup, TupleDesc desc)
 {
-	int			version_att = attnum(desc, "version");
+	static int	version_att = 0;
 	bool		isnull;
-	int64		old_version = DatumGetInt64(heap_getattr(oldtup, version_att, desc, &isnull));
-	int64		new_version = DatumGetInt64(heap_getattr(newtup, version_att, desc, &isnull));
+	int64		old_version;
+	int64		new_version;
+
+	/* every heartbeat comes here: find the column by name only when it moved */
+	if (version_att <= 0 || version_att > desc->natts ||
+		strcmp(NameStr(TupleDescAttr(desc, version_att - 1)->attname), "version") != 0)
+		version_att = attnum(desc, "version");
+
+	old_version = DatumGetInt64(heap_getattr(oldtup, version_att, desc, &isnull));
+	new_version = DatumGetInt64(heap_getattr(newtup, version_att, desc, &isnull));
 
 	if (old_version != new_version)
 		as_wait_note_change(DatumGetUUIDP(heap_getattr(newtup, attnum(desc, "id"),

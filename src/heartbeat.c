@@ -35,6 +35,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/typcache.h"
 
 PG_FUNCTION_INFO_V1(heartbeat);
 
@@ -43,6 +44,19 @@ static SPIPlanPtr touch_plan = NULL;
 static SPIPlanPtr read_plan = NULL;
 
 #define RESULT_COLUMNS 8
+
+/*
+ * The touch and the read return these columns in this order, and the flip
+ * starts with them.
+ */
+#define COL_STATUS			2
+#define COL_ACTIVITY		3
+#define COL_VERSION			4
+#define COL_LAST_ACTIVITY	5
+
+/* The result row type, looked up once per function (an OID never changes type) */
+static Oid	result_fn = InvalidOid;
+static Oid	result_type = InvalidOid;
 
 Datum
 heartbeat(PG_FUNCTION_ARGS)
@@ -55,9 +69,11 @@ heartbeat(PG_FUNCTION_ARGS)
 	Datum		values[3];
 	bool		accepted = false;
 	bool		isnull;
-	AsStatus	status;
+	AsStatus	status = AS_QUEUED;
+	int64		version = 0;
+	TimestampTz last_activity = 0;
 	char	   *activity = NULL;
-	char		status_name[NAMEDATALEN];
+	HeapTuple	result;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -68,9 +84,15 @@ heartbeat(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(1))
 		activity = DatumGetCString(DirectFunctionCall1(enum_out, PG_GETARG_DATUM(1)));
 
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "heartbeat must return a composite type");
-	desc = BlessTupleDesc(desc);
+	if (fcinfo->flinfo->fn_oid != result_fn || !OidIsValid(result_type))
+	{
+		Oid			typid;
+
+		if (get_call_result_type(fcinfo, &typid, NULL) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "heartbeat must return a composite type");
+		result_type = typid;
+		result_fn = fcinfo->flinfo->fn_oid;
+	}
 
 	values[0] = UUIDPGetDatum(id);
 	values[1] = TimestampTzGetDatum(now);
@@ -106,14 +128,14 @@ heartbeat(PG_FUNCTION_ARGS)
 			change.from_status = change.to_status = as_get_text_attr(0, "status");
 			change.from_activity = strcmp(activity, "busy") == 0 ? "idle" : "busy";
 			change.to_activity = activity;
-			change.version = DatumGetInt64(as_get_attr(0, "version", &isnull));
+			change.version = DatumGetInt64(as_get_attnum(0, COL_VERSION));
 			change.at = DatumGetTimestampTz(as_get_attr(0, "updated_at", &isnull));
 			/* keep the row: recording the change reuses SPI_tuptable */
-			strlcpy(status_name, change.to_status, sizeof(status_name));
-			out[1] = as_get_attr(0, "status", &isnull);
+			out[1] = as_get_attnum(0, COL_STATUS);
 			out[2] = PG_GETARG_DATUM(1);
-			out[3] = Int64GetDatum(change.version);
-			out[4] = as_get_attr(0, "last_activity_at", &isnull);
+			version = change.version;
+			last_activity = DatumGetTimestampTz(as_get_attnum(0, COL_LAST_ACTIVITY));
+			status = as_status_from_datum(out[1]);
 			as_record_change(&change);
 		}
 	}
@@ -158,22 +180,30 @@ heartbeat(PG_FUNCTION_ARGS)
 								DatumGetCString(DirectFunctionCall1(uuid_out,
 																	UUIDPGetDatum(id))))));
 		}
-		strlcpy(status_name, as_get_text_attr(0, "status"), sizeof(status_name));
 		/* the enums are OIDs, passed by value: they outlive SPI_finish() */
-		out[1] = as_get_attr(0, "status", &isnull);
-		out[2] = as_get_attr(0, "activity", &isnull);
-		out[3] = as_get_attr(0, "version", &isnull);
-		out[4] = as_get_attr(0, "last_activity_at", &isnull);
+		out[1] = as_get_attnum(0, COL_STATUS);
+		out[2] = as_get_attnum(0, COL_ACTIVITY);
+		version = DatumGetInt64(as_get_attnum(0, COL_VERSION));
+		last_activity = DatumGetTimestampTz(as_get_attnum(0, COL_LAST_ACTIVITY));
+		status = as_status_from_datum(out[1]);
 	}
 
 	SPI_finish();
 
-	/* id, status, activity, version, last_activity_at, accepted, terminal, cancel_requested */
-	status = as_status_from_name(status_name);
+	/*
+	 * id, status, activity, version, last_activity_at, accepted, terminal,
+	 * cancel_requested; an int8 or a timestamptz is a pointer on builds
+	 * without 8-byte pass-by-value, so it is made here, outside SPI memory.
+	 */
 	out[0] = UUIDPGetDatum(id);
+	out[3] = Int64GetDatum(version);
+	out[4] = TimestampTzGetDatum(last_activity);
 	out[5] = BoolGetDatum(accepted);
 	out[6] = BoolGetDatum(AS_IS_TERMINAL(status));
 	out[7] = BoolGetDatum(status == AS_CANCELLED);
 
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, out, outnulls)));
+	desc = lookup_rowtype_tupdesc(result_type, -1);
+	result = heap_form_tuple(desc, out, outnulls);
+	ReleaseTupleDesc(desc);
+	PG_RETURN_DATUM(HeapTupleGetDatum(result));
 }

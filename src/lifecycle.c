@@ -14,6 +14,11 @@
  */
 #include "agent_sessions.h"
 
+#include "access/htup_details.h"
+#include "catalog/pg_enum.h"
+#include "utils/inval.h"
+#include "utils/syscache.h"
+
 static const char *const status_names[AS_NUM_STATUSES] = {
 	"queued", "starting", "running", "completed", "failed", "cancelled"
 };
@@ -56,6 +61,48 @@ as_status_from_name(const char *name)
 			return (AsStatus) i;
 	elog(ERROR, "unrecognized session status: \"%s\"", name);
 	return AS_QUEUED;			/* keep compiler quiet */
+}
+
+/*
+ * The pg_enum OIDs of the session_status labels this backend has met, so
+ * that a status read as a Datum needs no output function.  Any change to
+ * pg_enum (the type dropped and created again, a label added) forgets them.
+ */
+static Oid	status_oids[AS_NUM_STATUSES];
+static bool status_callback_registered = false;
+
+static void
+forget_status_oids(Datum arg, int cacheid, uint32 hashvalue)
+{
+	memset(status_oids, 0, sizeof(status_oids));
+}
+
+/* A session_status value, as a Datum read from a row. */
+AsStatus
+as_status_from_datum(Datum value)
+{
+	Oid			oid = DatumGetObjectId(value);
+	HeapTuple	tup;
+	AsStatus	status;
+	int			i;
+
+	for (i = 0; i < AS_NUM_STATUSES; i++)
+		if (status_oids[i] == oid && OidIsValid(oid))
+			return (AsStatus) i;
+
+	tup = SearchSysCache1(ENUMOID, ObjectIdGetDatum(oid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "invalid session status %u", oid);
+	status = as_status_from_name(NameStr(((Form_pg_enum) GETSTRUCT(tup))->enumlabel));
+	ReleaseSysCache(tup);
+
+	if (!status_callback_registered)
+	{
+		CacheRegisterSyscacheCallback(ENUMOID, forget_status_oids, (Datum) 0);
+		status_callback_registered = true;
+	}
+	status_oids[status] = oid;
+	return status;
 }
 
 AsActivity

@@ -90,8 +90,11 @@ static const CreateArg create_args[] = {
 #define ARG_MACHINE_ID		7
 #define ARG_IDEMPOTENCY_KEY 30
 
-/* insert parameters: the arguments, then request_hash, now, connected_at, id */
-#define INSERT_NARGS		(NUM_CREATE_ARGS + 4)
+/*
+ * insert parameters: the arguments, then request_hash, now, connected_at,
+ * id and the actor of the history row
+ */
+#define INSERT_NARGS		(NUM_CREATE_ARGS + 5)
 
 static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr insert_keyed_plan = NULL;
@@ -248,6 +251,7 @@ prepare_insert(SPIPlanPtr *cache, bool keyed, bool scoped)
 	argtypes[NUM_CREATE_ARGS + 1] = TIMESTAMPTZOID;
 	argtypes[NUM_CREATE_ARGS + 2] = TIMESTAMPTZOID;
 	argtypes[NUM_CREATE_ARGS + 3] = UUIDOID;
+	argtypes[NUM_CREATE_ARGS + 4] = TEXTOID;
 	appendStringInfo(&sql, ", $%d, $%d, $%d, $%d, $%d)",
 					 NUM_CREATE_ARGS + 1, NUM_CREATE_ARGS + 2,
 					 NUM_CREATE_ARGS + 2, NUM_CREATE_ARGS + 2,
@@ -256,14 +260,24 @@ prepare_insert(SPIPlanPtr *cache, bool keyed, bool scoped)
 		appendStringInfoString(&sql,
 							   " ON CONFLICT (organization_id, user_id, idempotency_key)"
 							   " WHERE idempotency_key IS NOT NULL DO NOTHING");
+	/*
+	 * From 0.3.0 on, the statement also writes the scopes row and the
+	 * history row of the creation, as the plain SQL a user would write.
+	 */
 	if (scoped)
-		appendStringInfoString(&sql, " RETURNING s AS session_row, id, organization_id,"
-							   " project_id, user_id, agent_id),"
-							   " scopes AS (INSERT INTO agent_sessions.session_scopes"
-							   " (id, organization_id, project_id, user_id, agent_id)"
-							   " SELECT id, organization_id, project_id, user_id, agent_id"
-							   " FROM s)"
-							   " SELECT session_row, organization_id, user_id FROM s");
+		appendStringInfo(&sql, " RETURNING s AS session_row, id, organization_id,"
+						 " project_id, user_id, agent_id, status, activity, version),"
+						 " scopes AS (INSERT INTO agent_sessions.session_scopes"
+						 " (id, organization_id, project_id, user_id, agent_id)"
+						 " SELECT id, organization_id, project_id, user_id, agent_id"
+						 " FROM s),"
+						 " events AS (INSERT INTO agent_sessions.session_events"
+						 " (session_id, organization_id, user_id, to_status, to_activity,"
+						 "  version, at, actor)"
+						 " SELECT id, organization_id, user_id, status, activity,"
+						 "  version, $%d, $%d FROM s)"
+						 " SELECT session_row, organization_id, user_id FROM s",
+						 NUM_CREATE_ARGS + 2, NUM_CREATE_ARGS + 5);
 	else
 		appendStringInfoString(&sql, " RETURNING s AS session_row, organization_id, user_id");
 
@@ -366,6 +380,7 @@ create_session(PG_FUNCTION_ARGS)
 	TimestampTz now = as_now();
 	pg_uuid_t	id;
 	bool		keyed;
+	bool		scoped;
 	char	   *hash;
 	Datum		result;
 	AsChange	change = {0};
@@ -411,6 +426,8 @@ create_session(PG_FUNCTION_ARGS)
 	as_uuid_v7(&id);
 	values[NUM_CREATE_ARGS + 3] = UUIDPGetDatum(&id);
 	nulls[NUM_CREATE_ARGS + 3] = false;
+	values[NUM_CREATE_ARGS + 4] = CStringGetTextDatum(as_caller_actor());
+	nulls[NUM_CREATE_ARGS + 4] = false;
 
 	SPI_connect();
 
@@ -421,7 +438,8 @@ create_session(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(result);
 	}
 
-	if (as_have_scopes())
+	scoped = as_have_scopes();
+	if (scoped)
 	{
 		/* a trigger of the caller's may create a session of its own */
 		bool		was_creating = creating;
@@ -467,7 +485,11 @@ create_session(PG_FUNCTION_ARGS)
 	change.to_activity = "busy";
 	change.version = 1;
 	change.at = now;
-	as_record_change(&change);
+	/* the scoped statement wrote the history row already */
+	if (scoped)
+		as_announce_change(&change);
+	else
+		as_record_change(&change);
 
 	SPI_finish();
 	PG_RETURN_DATUM(result);

@@ -159,6 +159,23 @@ as_get_attr(int row, const char *attname, bool *isnull)
 						 attno, isnull);
 }
 
+/*
+ * Column attno (from 1) of result row "row" of the last statement, a column
+ * the statement never leaves NULL: for hot paths whose statement text fixes
+ * the column order.
+ */
+Datum
+as_get_attnum(int row, int attno)
+{
+	bool		isnull;
+	Datum		value = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc,
+									  attno, &isnull);
+
+	if (isnull)
+		elog(ERROR, "column %d of the result is null", attno);
+	return value;
+}
+
 /* The same as text (palloc'd in the caller's context), or NULL. */
 char *
 as_get_text_attr(int row, const char *attname)

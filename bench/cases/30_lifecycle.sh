@@ -31,10 +31,10 @@ for sc in off on; do
 			exit 1
 		fi
 		m="lifecycles/s, $c client$([ "$c" = 1 ] || echo s), synchronous_commit $sc"
-		result "$m" "${TPS[ext]}" tx/s "${TPS[same]}" "$(ratio "${TPS[ext]}" "${TPS[same]}")"
+		result "$m" "${TPS[ext]}" tx/s "${TPS[same]}" "$(pair_ratio ext same)"
 		target "$m" "≥ 0.8×"
 		cmd "$m" "PGOPTIONS='-c synchronous_commit=$sc' $(pgbench_cmd "$c" "$seconds" lifecycle_ext.sql), then lifecycle_plain_events.sql"
-		result "$m, vs the bare UPDATEs" "${TPS[ext]}" tx/s "${TPS[bare]}" "$(ratio "${TPS[ext]}" "${TPS[bare]}")"
+		result "$m, vs the bare UPDATEs" "${TPS[ext]}" tx/s "${TPS[bare]}" "$(pair_ratio ext bare)"
 		cmd "$m, vs the bare UPDATEs" "PGOPTIONS='-c synchronous_commit=$sc' $(pgbench_cmd "$c" "$seconds" lifecycle_ext.sql), then lifecycle_plain.sql"
 		note "$m, each round (lifecycles/s): agent_sessions ${RUNS[ext]}; plain with history ${RUNS[same]}; bare UPDATEs ${RUNS[bare]}."
 	done

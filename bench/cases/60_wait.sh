@@ -17,7 +17,7 @@ db=bench_wait
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	wakes=200 poll_wakes=20 plain_wakes=40 cpu_seconds=3
 else
-	wakes=1000 poll_wakes=100 plain_wakes=200 cpu_seconds=5
+	wakes=1000 poll_wakes=60 plain_wakes=120 cpu_seconds=5
 fi
 # A polling wait's latency depends on where in its backoff the write lands,
 # so the polling fallback's writes come at a random point of the first
