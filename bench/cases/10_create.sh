@@ -9,8 +9,8 @@ if quick; then clients_list=(2); else clients_list=(1 2); fi
 # One client's runs swing most (each call waits for the client and the
 # server to wake each other, and where the scheduler puts the two varies
 # from run to run), so they get more, shorter rounds.
-rounds_for() { if quick; then echo 2; elif [ "$1" = 1 ]; then echo 7; else echo 3; fi; }
-seconds_for() { if [ "$1" = 1 ]; then echo 2; else echo 3; fi; }
+rounds_for() { if quick; then echo 2; elif [ "$1" = 1 ]; then echo 15; else echo 3; fi; }
+seconds_for() { if [ "$1" = 1 ]; then echo 1; else echo 3; fi; }
 
 for sc in off on; do
 	for c in "${clients_list[@]}"; do
