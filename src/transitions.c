@@ -322,7 +322,7 @@ move(const pg_uuid_t *id, AsStatus to, const AsMoveExtras *x)
 	 * the times of its events never go back.
 	 */
 	now = as_now();
-	from = as_status_from_name(as_get_text_attr(0, "status"));
+	from = as_status_from_datum(as_get_attr(0, "status", &isnull));
 	version = DatumGetInt64(as_get_attr(0, "version", &isnull));
 
 	if (from == to)
@@ -383,8 +383,7 @@ status_arg(FunctionCallInfo fcinfo, int argno)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid to_status: must not be NULL"),
 				 errdetail("Field \"to_status\" is invalid.")));
-	return as_status_from_name(DatumGetCString(DirectFunctionCall1(enum_out,
-																   PG_GETARG_DATUM(argno))));
+	return as_status_from_datum(PG_GETARG_DATUM(argno));
 }
 
 /*

@@ -387,8 +387,10 @@ row_version(void)
 static bool
 row_settled(void)
 {
+	bool		isnull;
+
 	return strcmp(as_get_text_attr(0, "activity"), "idle") == 0 ||
-		AS_IS_TERMINAL(as_status_from_name(as_get_text_attr(0, "status")));
+		AS_IS_TERMINAL(as_status_from_datum(as_get_attr(0, "status", &isnull)));
 }
 
 /*
