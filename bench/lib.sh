@@ -289,9 +289,26 @@ fill_build() {
 	done
 }
 
+# hold_autovacuum TABLE...: no autovacuum or autoanalyze of these tables
+# for the rest of the case (whose database is dropped afterwards); instead,
+# each ab_tps starts with a VACUUM of them, outside the timed runs.  On 2
+# cores an autovacuum worker takes half the machine from whichever run it
+# overlaps, and an ANALYZE holds back the pruning that keeps heartbeats HOT,
+# so a variant's figure would depend on whether autovacuum happened to wake
+# during its runs.  The tables of both variants are held alike.
+held_tables=()
+hold_autovacuum() {
+	local t
+	for t; do
+		sql "ALTER TABLE $t SET (autovacuum_enabled = off, toast.autovacuum_enabled = off)" >/dev/null
+	done
+	held_tables=("$@")
+}
+
 # ab_tps CLIENTS SECONDS ROUNDS NAME=SCRIPT...
 # Runs the scripts (files in bench/sql) in turn, ROUNDS times, in the given
 # order on odd rounds and the reverse order on even ones (A, B, then B, A),
+# after a VACUUM of the tables of hold_autovacuum, if any,
 # each with pgbench -M prepared, CLIENTS clients, for SECONDS; PGOPTIONS
 # and the array pgbench_opts (extra pgbench options) apply to all.  Sets
 # TPS[NAME] (the median) and RUNS[NAME] (each round's tps, in round order:
@@ -306,6 +323,9 @@ ab_tps() {
 	local clients=$1 seconds=$2 rounds=$3 r spec name tps before after u0 h0 v0 u1 h1 v1
 	local -a order
 	shift 3
+	if [ ${#held_tables[@]} -gt 0 ]; then
+		sql "VACUUM $(IFS=,; echo "${held_tables[*]}")" >/dev/null
+	fi
 	for spec; do
 		name=${spec%%=*}
 		RUNS[$name]=""

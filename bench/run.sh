@@ -229,7 +229,11 @@ done
 	echo "\`fsync = on\`, \`wal_level = replica\`); a row says when a run sets"
 	echo "\`synchronous_commit = off\` or another setting through \`PGOPTIONS\`. Clients connect"
 	echo "through the Unix socket as the superuser \`postgres\` (row-level security does not"
-	echo "apply). pgbench runs on the same 2 cores as the server."
+	echo "apply). pgbench runs on the same 2 cores as the server. The throughput cases (1 to 3)"
+	echo "turn autovacuum off for the tables they write, the extension's and the twin's alike,"
+	echo "and VACUUM them before each series of rounds instead, so that no autovacuum worker"
+	echo "lands in a timed run: on 2 cores it takes half the machine from whichever variant it"
+	echo "overlaps (bench/lib.sh, hold_autovacuum)."
 	echo
 	echo "To run one case again: \`make bench CASES=NN_name\` (report in bench/out/BENCHMARKS.md);"
 	echo "each row also names the pgbench command that measures it, run against the case's"

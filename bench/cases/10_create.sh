@@ -9,8 +9,10 @@ if quick; then clients_list=(2); else clients_list=(1 2); fi
 # One client's runs swing most (each call waits for the client and the
 # server to wake each other, and where the scheduler puts the two varies
 # from run to run), so they get more, shorter rounds.
-rounds_for() { if quick; then echo 2; elif [ "$1" = 1 ]; then echo 15; else echo 3; fi; }
-seconds_for() { if [ "$1" = 1 ]; then echo 1; else echo 3; fi; }
+rounds_for() { if quick; then echo 2; elif [ "$1" = 1 ]; then echo 15; else echo 5; fi; }
+seconds_for() { if [ "$1" = 1 ]; then echo 1; else echo 2; fi; }
+hold_autovacuum agent_sessions.sessions plain.sessions agent_sessions.session_scopes plain.session_scopes \
+	agent_sessions.session_events plain.session_events
 
 for sc in off on; do
 	for c in "${clients_list[@]}"; do
@@ -31,5 +33,5 @@ unset PGOPTIONS
 
 n_ext=$(sql "SELECT count(*) FROM agent_sessions.sessions")
 n_plain=$(sql "SELECT count(*) FROM plain.sessions")
-note "The plain twin with history (bench/sql/create_plain_events.sql) does in one statement what create_session does: the INSERT, its session_events row and its pg_notify. The bare twin is the INSERT … RETURNING id alone. Both take the id default of the copied table, agent_sessions.uuid_v7(). The tables start empty and grow during the case (to $n_ext and $n_plain rows)."
+note "The plain twin with history (bench/sql/create_plain_events.sql) does in one statement what create_session does: the INSERT, its session_events row and its pg_notify. The bare twin is the INSERT … RETURNING id alone. Both take the id default of the copied table, agent_sessions.uuid_v7(). The tables start empty and grow during the case (to $n_ext and $n_plain rows); autovacuum is off for all six during the case, and each series of rounds starts with a VACUUM of them."
 note "create_session also validates its arguments, reads the caller's claims and returns the whole row."

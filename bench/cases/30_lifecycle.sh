@@ -6,14 +6,15 @@ title "3. start → complete lifecycle vs the guarded UPDATEs"
 setup_twin
 sql "CREATE SEQUENCE bench.lifecycle_ext; CREATE SEQUENCE bench.lifecycle_plain"
 
-if quick; then clients_list=(2); seconds=3; pool=200000; else clients_list=(1 2); seconds=3; pool=600000; fi
-if quick; then rounds=2; else rounds=3; fi
+if quick; then clients_list=(2); seconds=3; pool=200000; else clients_list=(1 2); seconds=2; pool=600000; fi
+if quick; then rounds=2; else rounds=5; fi
 
 # One pool of fresh queued sessions, the same in both tables; each variant
 # takes the next one from its table's sequence.
 log "loading $pool queued sessions into both tables"
 fill 1 "$pool" queued
 sql "SELECT setval('bench.lifecycle_ext', 1, false), setval('bench.lifecycle_plain', 1, false)" >/dev/null
+hold_autovacuum agent_sessions.sessions plain.sessions agent_sessions.session_events plain.session_events
 
 for sc in off on; do
 	for c in "${clients_list[@]}"; do
@@ -40,5 +41,5 @@ for sc in off on; do
 	done
 done
 
-note "One lifecycle is two transactions on a fresh queued session: start_session(id) then complete_session(id). The plain twins run UPDATE … SET status = 'running' … WHERE id = \$1 AND status IN ('queued', 'starting') and UPDATE … SET status = 'completed' … WHERE id = \$1 AND status = 'running'; the twin with history (bench/sql/lifecycle_plain_events.sql) also appends a session_events row and sends a pg_notify per UPDATE. Every lifecycle is checked to have ended completed."
+note "One lifecycle is two transactions on a fresh queued session: start_session(id) then complete_session(id). The plain twins run UPDATE … SET status = 'running' … WHERE id = \$1 AND status IN ('queued', 'starting') and UPDATE … SET status = 'completed' … WHERE id = \$1 AND status = 'running'; the twin with history (bench/sql/lifecycle_plain_events.sql) also appends a session_events row and sends a pg_notify per UPDATE. Every lifecycle is checked to have ended completed. Autovacuum is off for both variants' sessions and session_events tables during the case, and each series of rounds starts with a VACUUM of them."
 note "start_session from queued records both steps, queued → starting and starting → running (one UPDATE of the row, two events and two notifications), so agent_sessions writes three events per lifecycle where the plain twin writes two."
