@@ -389,3 +389,76 @@ hot_pct() {
 	awk -v u="${UPD[$1]}" -v h="${HOT[$1]}" 'BEGIN {
 		if (u == 0) print "-"; else printf "%.1f\n", 100 * h / u }'
 }
+
+# mix_tps CLIENTS SECONDS RUNS NAME=SCRIPT...
+# Runs the scripts interleaved: RUNS pgbench runs (-M prepared, CLIENTS
+# clients, SECONDS each, PGOPTIONS and pgbench_opts as for ab_tps) that each
+# give every script the same weight (-f script@1 ...), so that each client
+# draws the next transaction's script at random.  Both sides of a
+# comparison then meet exactly the same moments of the machine, where
+# separate runs meet different ones (on this machine two adjacent seconds
+# can differ by 2x).  Per run, each script's mean latency comes from the
+# per-transaction log (each client's first transaction, which prepares,
+# left out).  Sets MIXLAT[NAME] (each run's mean latency in microseconds,
+# in run order: see mix_ratio) and MIXTPS[NAME]: CLIENTS calls per median
+# mean latency, the throughput the clients would reach running NAME alone
+# at that latency.
+declare -A MIXLAT MIXTPS
+mix_run=0
+mix_tps() {
+	local clients=$1 seconds=$2 runs=$3 r spec name logf prefix i
+	local -a scripts=() names=() means
+	shift 3
+	for spec; do
+		names+=("${spec%%=*}")
+		scripts+=(-f "$sql_dir/${spec#*=}@1")
+		MIXLAT[${spec%%=*}]=""
+	done
+	for r in $(seq 1 "$runs"); do
+		mix_run=$((mix_run + 1))
+		prefix="$out/mix$mix_run"
+		logf="$prefix.pgbench"
+		rm -f "$prefix".log.*
+		sql CHECKPOINT >/dev/null
+		if ! "$pg_bindir/pgbench" -n -M prepared -c "$clients" -j "$clients" -T "$seconds" \
+			-l --log-prefix="$prefix.log" "${scripts[@]}" \
+			${pgbench_opts[@]+"${pgbench_opts[@]}"} >"$logf" 2>&1 ||
+			grep -q 'aborted' "$logf" ||
+			! grep -q '^number of failed transactions: 0 ' "$logf"; then
+			echo "pgbench failed (interleaved run $mix_run):" >&2
+			cat "$logf" >&2
+			return 1
+		fi
+		# shellcheck disable=SC2207
+		means=($(cat "$prefix".log.* | awk -v n=${#names[@]} '
+			$2 > 1 { s[$4] += $3; c[$4]++ }
+			END { for (i = 0; i < n; i++) printf "%.1f ", (c[i] ? s[i] / c[i] : 0) }'))
+		for i in "${!names[@]}"; do
+			[ "${means[i]}" != 0.0 ] || { echo "interleaved run $mix_run: no ${names[i]} transactions" >&2; return 1; }
+			MIXLAT[${names[i]}]+="${MIXLAT[${names[i]}]:+ / }${means[i]}"
+		done
+		log "interleaved, $clients client(s), ${PGOPTIONS:-default settings}: mean latency (µs)$(
+			for i in "${!names[@]}"; do printf ' %s %s' "${names[i]}" "${means[i]}"; done)"
+		rm -f "$prefix".log.*
+	done
+	for name in "${names[@]}"; do
+		# shellcheck disable=SC2086
+		MIXTPS[$name]=$(awk -v c="$clients" -v m="$(printf '%s\n' ${MIXLAT[$name]//\//} | sort -g |
+			awk '{ v[NR] = $1 } END { print (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2 }')" \
+			'BEGIN { printf "%.0f\n", c * 1e6 / m }')
+	done
+}
+
+# mix_ratio A B: the median over the runs of the last mix_tps of B's mean
+# latency divided by A's in the same run: A's throughput over B's, as a
+# throughput ratio (above 1, A does more calls per second).
+mix_ratio() {
+	local -a a b
+	local i
+	read -r -a a <<<"${MIXLAT[$1]//\//}"
+	read -r -a b <<<"${MIXLAT[$2]//\//}"
+	for i in "${!a[@]}"; do
+		awk -v x="${a[i]}" -v y="${b[i]:-0}" 'BEGIN { if (x + 0 > 0) printf "%.6f\n", y / x }'
+	done | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR) printf "%.2f\n", (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2; else print "-" }'
+}

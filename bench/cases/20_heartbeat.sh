@@ -12,32 +12,44 @@ fill 1000001 1100000 mixed
 hold_autovacuum agent_sessions.sessions plain.sessions agent_sessions.session_events plain.session_events
 
 if quick; then clients_list=(2); else clients_list=(1 2); fi
-# One client's runs swing most (each call waits for the client and the
-# server to wake each other, and where the scheduler puts the two varies
-# from run to run), so they get more, shorter rounds.
-rounds_for() { if quick; then echo 2; elif [ "$1" = 1 ]; then echo 15; else echo 5; fi; }
+# Each setting is measured twice.  Interleaved: 3 pgbench runs of 3 s in
+# which every transaction is the extension's heartbeat or one of its twins,
+# drawn at random (mix_tps), so that all three meet the same moments of the
+# machine; the targets are read from these.  Separately: the extension and
+# the guarded twin in rounds of their own (ab_tps), for each one's
+# throughput and HOT updates.  One client's separate runs swing most (each
+# call waits for the client and the server to wake each other, and where
+# the scheduler puts the two varies from run to run), so they get more,
+# shorter rounds.
+rounds_for() { if quick; then echo 2; elif [ "$1" = 1 ]; then echo 9; else echo 5; fi; }
 seconds_for() { if [ "$1" = 1 ]; then echo 1; else echo 2; fi; }
-HOT_TABLE=([ext]=agent_sessions.sessions [same]=plain.sessions [bare]=plain.sessions)
+if quick; then mix_runs=2; else mix_runs=3; fi
+mix_seconds=3
+HOT_TABLE=([ext]=agent_sessions.sessions [same]=plain.sessions)
 pgbench_opts=(-D "pool=$pool")
 
-all_upd=(0 0 0)
-all_hot=(0 0 0)
-all_av=(0 0 0)
+all_upd=(0 0)
+all_hot=(0 0)
+all_av=(0 0)
 for sc in off on; do
 	for c in "${clients_list[@]}"; do
 		rounds=$(rounds_for "$c") seconds=$(seconds_for "$c")
 		export PGOPTIONS="-c synchronous_commit=$sc -c agent_sessions.heartbeat_granularity=0"
-		ab_tps "$c" "$seconds" "$rounds" \
-			ext=heartbeat_ext.sql same=heartbeat_plain_guarded.sql bare=heartbeat_plain.sql
 		m="heartbeats/s, $c client$([ "$c" = 1 ] || echo s), synchronous_commit $sc"
-		result "$m" "${TPS[ext]}" tx/s "${TPS[same]}" "$(pair_ratio ext same)"
+		mix_tps "$c" "$mix_seconds" "$mix_runs" \
+			ext=heartbeat_ext.sql same=heartbeat_plain_guarded.sql bare=heartbeat_plain.sql
+		result "$m" "${MIXTPS[ext]}" tx/s "${MIXTPS[same]}" "$(mix_ratio ext same)"
 		target "$m" "≥ 0.9×"
-		cmd "$m" "PGOPTIONS='$PGOPTIONS' $(pgbench_cmd "$c" "$seconds" heartbeat_ext.sql -D pool=$pool), then heartbeat_plain_guarded.sql"
-		result "$m, vs the bare UPDATE" "${TPS[ext]}" tx/s "${TPS[bare]}" "$(pair_ratio ext bare)"
-		cmd "$m, vs the bare UPDATE" "PGOPTIONS='$PGOPTIONS' $(pgbench_cmd "$c" "$seconds" heartbeat_ext.sql -D pool=$pool), then heartbeat_plain.sql"
-		note "$m, each round (tx/s): agent_sessions ${RUNS[ext]}; plain guarded ${RUNS[same]}; bare UPDATE ${RUNS[bare]}."
+		cmd "$m" "PGOPTIONS='$PGOPTIONS' $(pgbench_cmd "$c" "$mix_seconds" heartbeat_ext.sql@1 -f bench/sql/heartbeat_plain_guarded.sql@1 -f bench/sql/heartbeat_plain.sql@1 -D pool=$pool -l)"
+		result "$m, vs the bare UPDATE" "${MIXTPS[ext]}" tx/s "${MIXTPS[bare]}" "$(mix_ratio ext bare)"
+		cmd "$m, vs the bare UPDATE" "the same interleaved runs"
+		note "$m, interleaved, each run's mean latency (µs): agent_sessions ${MIXLAT[ext]}; plain guarded ${MIXLAT[same]}; bare UPDATE ${MIXLAT[bare]}."
+		ab_tps "$c" "$seconds" "$rounds" ext=heartbeat_ext.sql same=heartbeat_plain_guarded.sql
+		result "$m, separate runs" "${TPS[ext]}" tx/s "${TPS[same]}" "$(pair_ratio ext same)"
+		cmd "$m, separate runs" "PGOPTIONS='$PGOPTIONS' $(pgbench_cmd "$c" "$seconds" heartbeat_ext.sql -D pool=$pool), then heartbeat_plain_guarded.sql"
+		note "$m, separate runs, each round (tx/s): agent_sessions ${RUNS[ext]}; plain guarded ${RUNS[same]}."
 		i=0
-		for v in ext same bare; do
+		for v in ext same; do
 			all_upd[$i]=$((all_upd[i] + UPD[$v]))
 			all_hot[$i]=$((all_hot[i] + HOT[$v]))
 			all_av[$i]=$((all_av[i] + AUTOVAC[$v]))
@@ -45,11 +57,11 @@ for sc in off on; do
 		done
 	done
 done
-UPD=([ext]=${all_upd[0]} [same]=${all_upd[1]} [bare]=${all_upd[2]})
-HOT=([ext]=${all_hot[0]} [same]=${all_hot[1]} [bare]=${all_hot[2]})
-result "HOT updates, all runs above" "$(hot_pct ext)" "% of updates" "$(hot_pct same)" -
-target "HOT updates, all runs above" "≥ 99%"
-note "HOT: agent_sessions ${HOT[ext]} of ${UPD[ext]} updates; plain guarded ${HOT[same]} of ${UPD[same]}; bare ${HOT[bare]} of ${UPD[bare]} (pg_stat_user_tables n_tup_hot_upd / n_tup_upd, deltas over the runs). An update is HOT only when its page has room for the new version; the room earlier heartbeats took comes back when the page is pruned, which waits for the dead versions to be older than every snapshot and needs nobody else to hold the page at that moment, so a busy or oversubscribed run can lose some (bench/out/20_heartbeat.log has each run's count). Autovacuum is off for both tables during the case and each series of rounds starts with a VACUUM of both (an autovacuum or autoanalyze overlapped ${all_av[0]}, ${all_av[1]} and ${all_av[2]} of these runs respectively): an ANALYZE holds a snapshot while it reads the table, so heartbeats that land on full pages meanwhile are not HOT (see heartbeat in the README)."
+UPD=([ext]=${all_upd[0]} [same]=${all_upd[1]})
+HOT=([ext]=${all_hot[0]} [same]=${all_hot[1]})
+result "HOT updates, separate runs" "$(hot_pct ext)" "% of updates" "$(hot_pct same)" -
+target "HOT updates, separate runs" "≥ 99%"
+note "HOT: agent_sessions ${HOT[ext]} of ${UPD[ext]} updates; plain guarded ${HOT[same]} of ${UPD[same]} (pg_stat_user_tables n_tup_hot_upd / n_tup_upd, deltas over the separate runs). An update is HOT only when its page has room for the new version; the room earlier heartbeats took comes back when the page is pruned, which waits for the dead versions to be older than every snapshot and needs nobody else to hold the page at that moment, so a busy or oversubscribed run can lose some (bench/out/20_heartbeat.log has each run's count). Autovacuum is off for both tables during the case and each series of rounds starts with a VACUUM of both (an autovacuum or autoanalyze overlapped ${all_av[0]} and ${all_av[1]} of these runs respectively): an ANALYZE holds a snapshot while it reads the table, so heartbeats that land on full pages meanwhile are not HOT (see heartbeat in the README)."
 
 # Coalescing: at the default granularity (1 s) a hot session's heartbeats
 # are mostly not written.  1,000 sessions at thousands of heartbeats a
