@@ -157,7 +157,6 @@ active_sessions(PG_FUNCTION_ARGS)
 	TimestampTz finished_until;
 	int			driver = UNSCOPED;
 	int			i;
-	uint64		r;
 
 	if (PG_ARGISNULL(0))
 		as_invalid_argument("within", "must not be NULL");
@@ -221,8 +220,7 @@ active_sessions(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	as_execute(active_plan(driver), values, nulls, true, 0);
-	for (r = 0; r < SPI_processed; r++)
-		tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[r]);
+	as_store_rows(rsinfo);
 	SPI_finish();
 
 	return (Datum) 0;

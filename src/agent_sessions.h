@@ -119,6 +119,7 @@ extern Datum as_get_attr(int row, const char *attname, bool *isnull);
 extern Datum as_get_attnum(int row, int attno);
 extern char *as_get_text_attr(int row, const char *attname);
 extern Datum as_get_row(int row, const char *attname);
+extern void as_store_rows(ReturnSetInfo *rsinfo);
 extern Oid	as_type_oid(const char *typname);
 extern void as_invalid_argument(const char *name, const char *problem) pg_attribute_noreturn();
 extern bool as_in_api_write(void);

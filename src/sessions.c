@@ -329,7 +329,8 @@ find_by_key(Datum *values, bool *nulls, const char *hash)
 	if (nulls[ARG_ORGANIZATION_ID])
 	{
 		plan = as_keep_plan(&find_key_no_org_plan,
-							"SELECT * FROM agent_sessions.sessions"
+							"SELECT s AS session_row, s.id, s.request_hash"
+							" FROM agent_sessions.sessions AS s"
 							" WHERE organization_id IS NULL"
 							"   AND user_id OPERATOR(pg_catalog.=) $1"
 							"   AND idempotency_key OPERATOR(pg_catalog.=) $2",
@@ -340,7 +341,8 @@ find_by_key(Datum *values, bool *nulls, const char *hash)
 	else
 	{
 		plan = as_keep_plan(&find_key_plan,
-							"SELECT * FROM agent_sessions.sessions"
+							"SELECT s AS session_row, s.id, s.request_hash"
+							" FROM agent_sessions.sessions AS s"
 							" WHERE organization_id OPERATOR(pg_catalog.=) $1"
 							"   AND user_id OPERATOR(pg_catalog.=) $2"
 							"   AND idempotency_key OPERATOR(pg_catalog.=) $3",
@@ -433,7 +435,7 @@ create_session(PG_FUNCTION_ARGS)
 
 	if (keyed && find_by_key(values, nulls, hash))
 	{
-		result = PointerGetDatum(SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc));
+		result = as_get_row(0, "session_row");
 		SPI_finish();
 		PG_RETURN_DATUM(result);
 	}
@@ -469,7 +471,7 @@ create_session(PG_FUNCTION_ARGS)
 		/* a concurrent create with the same key won: return its session */
 		if (!find_by_key(values, nulls, hash))
 			elog(ERROR, "session with idempotency key vanished");
-		result = PointerGetDatum(SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc));
+		result = as_get_row(0, "session_row");
 		SPI_finish();
 		PG_RETURN_DATUM(result);
 	}
@@ -507,7 +509,8 @@ as_get_session(const pg_uuid_t *id)
 
 	SPI_connect();
 	as_execute(as_keep_plan(&get_plan,
-							"SELECT * FROM agent_sessions.sessions WHERE id OPERATOR(pg_catalog.=) $1",
+							"SELECT s AS session_row FROM agent_sessions.sessions AS s"
+							" WHERE s.id OPERATOR(pg_catalog.=) $1",
 							1, argtypes),
 			   values, NULL, true, 1);
 	if (SPI_processed == 0)
@@ -515,7 +518,7 @@ as_get_session(const pg_uuid_t *id)
 				(errcode(ERRCODE_AS_NOT_FOUND),
 				 errmsg("session %s does not exist",
 						DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(id))))));
-	result = PointerGetDatum(SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc));
+	result = as_get_row(0, "session_row");
 	SPI_finish();
 	return result;
 }
@@ -604,7 +607,6 @@ list_sessions(PG_FUNCTION_ARGS)
 	bool		nulls[LIST_NARGS];
 	int32		page_size;
 	SPIPlanPtr	plan;
-	uint64		i;
 
 	InitMaterializedSRF(fcinfo, 0);
 	filter_args(fcinfo, LIST_NARGS, argtypes, values, nulls);
@@ -635,8 +637,7 @@ list_sessions(PG_FUNCTION_ARGS)
 								   LIST_NARGS, argtypes);
 	as_execute(plan, values, nulls, true, 0);
 
-	for (i = 0; i < SPI_processed; i++)
-		tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
+	as_store_rows(rsinfo);
 	SPI_finish();
 	return (Datum) 0;
 }

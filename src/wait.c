@@ -364,7 +364,8 @@ read_session(const pg_uuid_t *id)
 	values[0] = UUIDPGetDatum(id);
 	PushActiveSnapshot(GetTransactionSnapshot());
 	as_execute(as_keep_plan(&read_plan,
-							"SELECT * FROM agent_sessions.sessions WHERE id = $1",
+							"SELECT s AS session_row, s.version, s.activity, s.status"
+							" FROM agent_sessions.sessions AS s WHERE s.id = $1",
 							1, argtypes),
 			   values, NULL, true, 1);
 	PopActiveSnapshot();
@@ -515,7 +516,7 @@ wait_for_session(PG_FUNCTION_ARGS)
 			sleep_registered(&id, since_version, since_given, deadline);
 	}
 
-	result = PointerGetDatum(SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc));
+	result = as_get_row(0, "session_row");
 	SPI_finish();
 	PG_RETURN_DATUM(result);
 }
