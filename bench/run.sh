@@ -96,6 +96,23 @@ printf 'RUN|quick|%s\nRUN|only|%s\nRUN|started|%s\n' "$quick" "$only" "$started"
 : >"$loads"
 load_sample() { echo "$1 $(cut -d' ' -f1-3 /proc/loadavg)" >>"$loads"; }
 load_sample start
+# CPU time the case did not get: /proc/stat's steal (taken by the
+# hypervisor for other guests) and the kernel's own threads (children of
+# kthreadd, such as a memory monitor), in clock ticks, sampled around it.
+# Kernel threads come and go, so theirs is summed per thread over the
+# threads alive at the end, from what each had at the start (or 0).
+kthread_ticks() {
+	awk '{ pid = $1; sub(/^.*\) /, "") } $2 == 2 { print pid, $12 + $13 }' \
+		/proc/[0-9]*/stat 2>/dev/null
+}
+cpu_sample() {
+	kthread_ticks >"$outdir/kthreads.$1"
+	awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $9; exit }' /proc/stat
+}
+kthread_delta() {
+	awk 'NR == FNR { a[$1] = $2; next } { d = $2 - a[$1]; if (d > 0) s += d } END { print s + 0 }' \
+		"$outdir/kthreads.start" "$outdir/kthreads.end"
+}
 
 for f in "$here"/cases/*.sh; do
 	[ -e "$f" ] || continue
@@ -111,6 +128,7 @@ for f in "$here"/cases/*.sh; do
 		-c "CREATE EXTENSION agent_sessions" >/dev/null
 	mkdir -p "$outdir/$name"
 	t0=$(date +%s)
+	read -r cpu0 steal0 <<<"$(cpu_sample start)"
 	set +e
 	PGDATABASE="$db" BENCH_CASE="$name" BENCH_OUT="$outdir/$name" \
 		bash "$f" 2>&1 | tee "$outdir/$name.log" |
@@ -118,6 +136,8 @@ for f in "$here"/cases/*.sh; do
 	rc=${PIPESTATUS[0]}
 	set -e
 	t1=$(date +%s)
+	read -r cpu1 steal1 <<<"$(cpu_sample end)"
+	echo "CPU|$name|$((cpu1 - cpu0))|$((steal1 - steal0))|$(kthread_delta)" >>"$results"
 	grep -E '^(RESULT|NOTE|CMD|TARGET|TITLE|PLOT)\|' "$outdir/$name.log" >>"$results" || true
 	grep -E '^RESULT\|' "$outdir/$name.log" | cut -d'|' -f2- | tr '|' '\t' || true
 	if [ "$rc" -ne 0 ]; then
@@ -220,9 +240,19 @@ done
 	echo "| kernel | $(uname -sr) |"
 	echo "| PostgreSQL | $(pg_config --version) |"
 	echo "| load average (1, 5, 15 min) | $(awk '{ printf "%s%s: %s %s %s", (NR > 1 ? "; " : ""), $1, $2, $3, $4 }' "$loads" | tr '\n' ' ') |"
+	if grep -q '^CPU|' "$results"; then
+		echo "| CPU time stolen by the hypervisor, per case | $(grep '^CPU|' "$results" |
+			awk -F'|' '$3 > 0 { printf "%s%s: %.1f %%", (n++ ? "; " : ""), $2, 100 * $4 / $3 }') |"
+		echo "| CPU time of kernel threads, per case | $(grep '^CPU|' "$results" |
+			awk -F'|' '$3 > 0 { printf "%s%s: %.1f %%", (n++ ? "; " : ""), $2, 100 * $5 / $3 }') |"
+	fi
 	echo
 	echo "Other work on the machine shows in the load average above: with 2 cores, a load"
-	echo "above 2 means the benchmark shared the CPUs with something else."
+	echo "above 2 means the benchmark shared the CPUs with something else. On a virtual"
+	echo "machine the host can also take CPU time away from it (steal, from /proc/stat),"
+	echo "and the kernel's own threads take some; both are given as a share of all the"
+	echo "CPU time of both cores while the case ran. Steal comes in bursts, and shows"
+	echo "first in the latency percentiles (cases 4 to 6) and in one client's throughput."
 	echo
 	echo "## Settings"
 	echo
