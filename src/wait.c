@@ -365,7 +365,7 @@ read_session(const pg_uuid_t *id)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	as_execute(as_keep_plan(&read_plan,
 							"SELECT s AS session_row, s.version, s.activity, s.status"
-							" FROM agent_sessions.sessions AS s WHERE s.id = $1",
+							" FROM agent_sessions.sessions AS s WHERE s.id OPERATOR(pg_catalog.=) $1",
 							1, argtypes),
 			   values, NULL, true, 1);
 	PopActiveSnapshot();
