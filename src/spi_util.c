@@ -16,9 +16,8 @@
  */
 #include "agent_sessions.h"
 
-#include "access/htup_details.h"
+#include "access/tupconvert.h"
 #include "fmgr.h"
-#include "funcapi.h"
 #include "parser/parse_type.h"
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
@@ -213,66 +212,24 @@ as_get_row(int row, const char *attname)
  * statement's columns are the table's columns in order ("SELECT s.*"),
  * which leaves out the columns dropped from the table, while the row type
  * keeps a place for each of them: once a column has been dropped, the rows
- * are rebuilt with NULL in those places instead of going in as they are,
- * which would shift every later column by one.
+ * are mapped by position onto the row type (NULL in the dropped places)
+ * instead of going in as they are, which would shift every later column.
  */
 void
 as_store_rows(ReturnSetInfo *rsinfo)
 {
-	TupleDesc	desc = rsinfo->setDesc;
-	TupleDesc	srcdesc = SPI_tuptable->tupdesc;
-	bool		aligned = (desc->natts == srcdesc->natts);
-	int		   *from;
-	Datum	   *srcvalues;
-	bool	   *srcnulls;
-	Datum	   *values;
-	bool	   *nulls;
-	int			next = 0;
-	int			i;
+	TupleConversionMap *map;
 	uint64		r;
 
-	for (i = 0; aligned && i < desc->natts; i++)
-		aligned = (!TupleDescAttr(desc, i)->attisdropped &&
-				   TupleDescAttr(desc, i)->atttypid == TupleDescAttr(srcdesc, i)->atttypid);
-	if (aligned)
-	{
-		for (r = 0; r < SPI_processed; r++)
-			tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[r]);
-		return;
-	}
-
-	/* from[i]: the statement's column for row type column i, or -1 */
-	from = palloc(desc->natts * sizeof(int));
-	for (i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (att->attisdropped)
-		{
-			from[i] = -1;
-			continue;
-		}
-		if (next >= srcdesc->natts ||
-			TupleDescAttr(srcdesc, next)->atttypid != att->atttypid)
-			elog(ERROR, "result rows do not match the row type of the function");
-		from[i] = next++;
-	}
-	if (next != srcdesc->natts)
-		elog(ERROR, "result rows do not match the row type of the function");
-
-	srcvalues = palloc(srcdesc->natts * sizeof(Datum));
-	srcnulls = palloc(srcdesc->natts * sizeof(bool));
-	values = palloc(desc->natts * sizeof(Datum));
-	nulls = palloc(desc->natts * sizeof(bool));
+	map = convert_tuples_by_position(SPI_tuptable->tupdesc, rsinfo->setDesc,
+									 gettext_noop("result rows do not match the row type of the function"));
 	for (r = 0; r < SPI_processed; r++)
 	{
-		heap_deform_tuple(SPI_tuptable->vals[r], srcdesc, srcvalues, srcnulls);
-		for (i = 0; i < desc->natts; i++)
-		{
-			values[i] = from[i] < 0 ? (Datum) 0 : srcvalues[from[i]];
-			nulls[i] = from[i] < 0 ? true : srcnulls[from[i]];
-		}
-		tuplestore_putvalues(rsinfo->setResult, desc, values, nulls);
+		HeapTuple	tuple = SPI_tuptable->vals[r];
+
+		if (map != NULL)
+			tuple = execute_attr_map_tuple(tuple, map);
+		tuplestore_puttuple(rsinfo->setResult, tuple);
 	}
 }
 
