@@ -118,7 +118,7 @@ status=0
 rel_workload "$db" "$clients" 5 "$work/acks" "$work/pgbench-after.log" || status=$?
 if [ "$status" -ne 0 ]; then
 	echo "pgbench failed on the recovered cluster (exit $status)"
-	grep -E 'error|abort' "$work/pgbench-after.log" | head -n 20
+	grep -E 'error|abort' "$work/pgbench-after.log" "$work/pgbench-after.log.waiters" | head -n 20
 	ok=1
 fi
 echo "operations: $(rel_workload_summary "$work/pgbench-after.log")"

@@ -2,8 +2,9 @@
 # Soak: SOAK_CLIENTS pgbench clients (default 4) for SOAK_SECONDS (default
 # 30) mixing creates (some with racing idempotency keys), busy/idle
 # heartbeats and usage, transitions legal and illegal (direct UPDATEs and
-# stale expected_versions included), cancels, waits and sweeps on the 200
-# newest sessions, so they race on the same rows.  Any error other than the
+# stale expected_versions included), cancels and sweeps on the 200 newest
+# sessions, so they race on the same rows, while one client in four more
+# long-polls those sessions with wait_for_session.  Any error other than the
 # PT409/PT404 a lost race earns aborts a client and fails the soak.  Then the
 # invariants over every session and event (test/reliability/invariants.sql)
 # and every acknowledged create.  make soak runs it for 10 minutes.
@@ -25,7 +26,7 @@ status=0
 rel_workload "$db" "$clients" "$seconds" "$work/acks" "$work/pgbench.log" || status=$?
 if [ "$status" -ne 0 ]; then
 	echo "pgbench failed (exit $status): a client hit an unexpected error"
-	grep -E 'error|abort|ERROR' "$work/pgbench.log" | head -n 20
+	grep -E 'error|abort|ERROR' "$work/pgbench.log" "$work/pgbench.log.waiters" | head -n 20
 fi
 echo "operations: $(rel_workload_summary "$work/pgbench.log")"
 
