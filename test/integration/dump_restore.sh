@@ -94,7 +94,7 @@ for format in custom plain; do
 		diff "$work/source.txt" "$work/$format.txt" || true
 		failed=1
 	fi
-	rel_check "$db" | tail -n 2 | sed "s/^/$format: /" || failed=1
+	rel_check "$db" "$work/acks" | tail -n 2 | sed "s/^/$format: /" || failed=1
 	after=$(psql -X -At -d "$db" <<'SQL'
 SELECT (SELECT max(event_id) FROM agent_sessions.session_events) AS restored_max \gset
 SELECT (agent_sessions.create_session(user_id => 'after_restore', prompt => 'p')).id AS new_id \gset
