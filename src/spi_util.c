@@ -16,6 +16,7 @@
  */
 #include "agent_sessions.h"
 
+#include "access/htup_details.h"
 #include "access/tupconvert.h"
 #include "fmgr.h"
 #include "parser/parse_type.h"
@@ -227,9 +228,15 @@ as_store_rows(ReturnSetInfo *rsinfo)
 	{
 		HeapTuple	tuple = SPI_tuptable->vals[r];
 
-		if (map != NULL)
+		if (map == NULL)
+			tuplestore_puttuple(rsinfo->setResult, tuple);
+		else
+		{
+			/* the tuplestore keeps a copy: free each mapped row as it goes */
 			tuple = execute_attr_map_tuple(tuple, map);
-		tuplestore_puttuple(rsinfo->setResult, tuple);
+			tuplestore_puttuple(rsinfo->setResult, tuple);
+			heap_freetuple(tuple);
+		}
 	}
 }
 
