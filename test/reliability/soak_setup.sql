@@ -133,15 +133,12 @@ EXCEPTION WHEN SQLSTATE 'PT404' OR SQLSTATE 'PT409' THEN
 END
 $$;
 
--- wait_for_session and sweep are called when the extension has them
+-- the waiting clients' call (they run beside the racing ones)
 CREATE FUNCTION soak.wait() RETURNS text
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF to_regproc('agent_sessions.wait_for_session') IS NULL THEN
-        RETURN 'absent';
-    END IF;
     PERFORM nextval('soak.waits');
-    EXECUTE 'SELECT 1 FROM agent_sessions.wait_for_session($1, timeout_s => 1)' USING soak.pick();
+    PERFORM agent_sessions.wait_for_session(soak.pick(), timeout_s => 1);
     RETURN 'ok';
 EXCEPTION WHEN SQLSTATE 'PT404' OR SQLSTATE 'PT409' THEN
     RETURN soak.caught(SQLSTATE);
@@ -151,11 +148,8 @@ $$;
 CREATE FUNCTION soak.sweep() RETURNS text
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF to_regproc('agent_sessions.sweep') IS NULL THEN
-        RETURN 'absent';
-    END IF;
     PERFORM nextval('soak.sweeps');
-    EXECUTE 'SELECT count(*) FROM agent_sessions.sweep(batch_size => 50)';
+    PERFORM count(*) FROM agent_sessions.sweep(batch_size => 50);
     RETURN 'ok';
 END
 $$;
